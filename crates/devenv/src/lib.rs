@@ -1,0 +1,26 @@
+//! Throwaway local infrastructure for `bazaar dev` and the test harness: a PostgreSQL server built from
+//! the installed server binaries ([`LocalPostgres`]) and a tansu Kafka-protocol broker ([`LocalBroker`]).
+//!
+//! Both live in a unique directory under [`std::env::temp_dir`] and listen only on 127.0.0.1 on a free
+//! port, so any number of them can run side by side (parallel tests, several `bazaar dev` sessions).
+//!
+//! Cleanup happens on three levels, from most to least orderly:
+//! - `shutdown().await`, called by `bazaar dev` on Ctrl-C;
+//! - `Drop`, which covers early returns and panics;
+//! - a tiny watchdog shell process per instance which notices when this process is gone (however it
+//!   died, `SIGKILL` included, or simply exited while the instance sat in a never-dropped `static`) and
+//!   then stops the server and removes its directory.
+//!
+//! The servers run in their own process groups, so a Ctrl-C in the terminal reaches only `bazaar`, which
+//! can then shut down its components before the infrastructure they are talking to goes away.
+//!
+//! Unix only: PostgreSQL is driven through `initdb`/`pg_ctl`, and the watchdog is a POSIX `sh` script.
+
+mod broker;
+mod error;
+mod postgres;
+mod process;
+
+pub use broker::LocalBroker;
+pub use error::{DevEnvError, Result};
+pub use postgres::LocalPostgres;

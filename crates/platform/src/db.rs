@@ -1,0 +1,137 @@
+//! PostgreSQL: one pool per component, bound to the component's own schema through `search_path`, and the
+//! component's migrations embedded in the binary and applied by `bazaar migrate`.
+//!
+//! Every component's schema also holds the messaging tables (outbox, inbox) from `migrations/platform/`;
+//! they are merged in front of the component's own migrations so that one history table tracks both.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool};
+
+/// The messaging tables every component schema has. Versions 1 to 999 are reserved for these;
+/// component migrations are named by timestamp (`20261121000000_orders.sql`), which sorts after them.
+static PLATFORM_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/platform");
+
+/// Key of the advisory lock taken around schema creation and migration, so that several pods running
+/// `bazaar migrate` at once apply each migration exactly once.
+const MIGRATION_LOCK_KEY: i64 = 0x0ba2_aa12_0000_0001;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("invalid database URL for {component}: {source}")]
+    Url {
+        component: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("invalid schema name `{0}`: expected lowercase letters, digits and underscores")]
+    SchemaName(String),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("migration of schema `{schema}` failed: {source}")]
+    Migrate {
+        schema: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// A schema name we can put in SQL text safely (identifiers cannot be bound as parameters).
+fn checked_schema(schema: &str) -> Result<&str, DbError> {
+    let valid = !schema.is_empty()
+        && schema.len() <= 63
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !schema.starts_with(|c: char| c.is_ascii_digit());
+    if valid {
+        Ok(schema)
+    } else {
+        Err(DbError::SchemaName(schema.to_owned()))
+    }
+}
+
+/// A pool whose connections see `schema` first. It connects lazily, so a component starts (and reports
+/// not ready) while the database is down, and recovers by itself when it returns.
+pub fn pool(
+    component: &str,
+    url: &str,
+    schema: &str,
+    max_connections: u32,
+) -> Result<PgPool, DbError> {
+    let schema = checked_schema(schema)?;
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|source| DbError::Url {
+            component: component.to_owned(),
+            source,
+        })?
+        .application_name(&format!("bazaar-{component}"))
+        .options([("search_path", schema)]);
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options))
+}
+
+/// The platform's messaging migrations followed by the component's own.
+pub fn migrator_for(component_migrations: &Migrator) -> Migrator {
+    let migrations: Vec<Migration> = PLATFORM_MIGRATIONS
+        .iter()
+        .chain(component_migrations.iter())
+        .cloned()
+        .collect();
+    let mut migrator = Migrator::with_migrations(migrations);
+    // Our own advisory lock below serialises concurrent runs, including schema creation.
+    migrator.set_locking(false);
+    migrator
+}
+
+/// Creates the schema if needed and applies pending migrations. Idempotent, and safe when several
+/// processes run it at once: they queue on one advisory lock.
+pub async fn migrate(
+    pool: &PgPool,
+    schema: &str,
+    component_migrations: &Migrator,
+) -> Result<(), DbError> {
+    let schema = checked_schema(schema)?;
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK_KEY)
+        .execute(&mut *conn)
+        .await?;
+    let result = async {
+        // `schema` passed `checked_schema`; quoting it lets reserved words such as `order` through.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            r#"CREATE SCHEMA IF NOT EXISTS "{schema}""#
+        )))
+        .execute(&mut *conn)
+        .await?;
+        migrator_for(component_migrations)
+            .run(&mut *conn)
+            .await
+            .map_err(|source| DbError::Migrate {
+                schema: schema.to_owned(),
+                source,
+            })
+    }
+    .await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK_KEY)
+        .execute(&mut *conn)
+        .await;
+    if unlocked.is_err() {
+        // A connection that may still hold the lock must not go back to the pool.
+        let _ = conn.detach().close().await;
+    }
+    result
+}
+
+/// Readiness check: the database answers a trivial query.
+pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
+    let mut conn = pool.acquire().await?;
+    conn.ping().await?;
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! The HTTP scaffold every component is served in: health, readiness and metrics endpoints, RED metrics per
+//! route, request ids, trace context, body limits, problem+json for every error, graceful shutdown.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Verifier;
+use crate::kafka::Kafka;
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::telemetry::{TRACEPARENT, continue_trace, trace_id_of};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A dependency `/readyz` checks.
+#[derive(Clone)]
+pub enum Dependency {
+    Postgres { component: String, pool: PgPool },
+    Kafka(Kafka),
+}
+
+impl Dependency {
+    fn name(&self) -> String {
+        match self {
+            Dependency::Postgres { component, .. } => format!("postgres:{component}"),
+            Dependency::Kafka(_) => "kafka".to_owned(),
+        }
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        let probe = async {
+            match self {
+                Dependency::Postgres { pool, .. } => {
+                    crate::db::ping(pool).await.map_err(|e| e.to_string())
+                }
+                Dependency::Kafka(kafka) => kafka.ping().await.map_err(|e| e.to_string()),
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(3), probe)
+            .await
+            .unwrap_or_else(|_| Err("no answer within 3 s".to_owned()))
+    }
+}
+
+/// Everything the scaffold needs besides the component routes.
+#[derive(Clone)]
+pub struct Scaffold {
+    pub metrics: Metrics,
+    pub dependencies: Vec<Dependency>,
+    pub verifier: Arc<Verifier>,
+    pub body_limit: usize,
+}
+
+#[derive(Serialize)]
+struct ReadinessReport {
+    status: &'static str,
+    checks: std::collections::BTreeMap<String, String>,
+}
+
+/// Wraps the component routes in the scaffold.
+pub fn app(api: Router, scaffold: Scaffold) -> Router {
+    let probes = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(scaffold.clone());
+
+    let request_span = |request: &Request| {
+        let request_id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "http",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id,
+            trace_id = tracing::field::Empty,
+        );
+        let traceparent = request
+            .headers()
+            .get(TRACEPARENT)
+            .and_then(|v| v.to_str().ok());
+        continue_trace(&span, traceparent);
+        if let Some(trace_id) = trace_id_of(&span) {
+            span.record("trace_id", trace_id);
+        }
+        span
+    };
+
+    api.merge(probes)
+        .fallback(|| async { Problem::not_found("No such resource.") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "This resource does not support that method.",
+            )
+        })
+        .layer(axum::Extension(scaffold.verifier.clone()))
+        .layer(DefaultBodyLimit::max(scaffold.body_limit))
+        .layer(middleware::from_fn_with_state(
+            scaffold.metrics.clone(),
+            record_red_metrics,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(|_| {
+                    Problem::internal(&"handler panicked").into_response()
+                })),
+        )
+}
+
+/// Requests, errors (by status) and latency for every matched route.
+async fn record_red_metrics(
+    State(metrics): State<Metrics>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // Unmatched paths share one label so that scanners cannot blow up the series count.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics
+        .http_duration
+        .with_label_values(&[&method, &route])
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .http_requests
+        .with_label_values(&[&method, &route, response.status().as_str()])
+        .inc();
+    response
+}
+
+async fn readyz(State(scaffold): State<Scaffold>) -> Response {
+    let results = futures::future::join_all(
+        scaffold
+            .dependencies
+            .iter()
+            .map(|d| async move { (d.name(), d.check().await) }),
+    )
+    .await;
+    let ready = results.iter().all(|(_, r)| r.is_ok());
+    let checks = results
+        .into_iter()
+        .map(|(name, result)| (name, result.err().unwrap_or_else(|| "ok".to_owned())))
+        .collect();
+    let report = ReadinessReport {
+        status: if ready { "ready" } else { "unready" },
+        checks,
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(report)).into_response()
+}
+
+async fn metrics_text(State(scaffold): State<Scaffold>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        scaffold.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Serves `app` until `shutdown` is cancelled, then stops accepting, lets in-flight requests finish for at
+/// most `grace`, and returns.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result,
+        _ = shutdown.cancelled() => {}
+    }
+    match tokio::time::timeout(grace, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                ?grace,
+                "requests still running after the grace period; closing them"
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! Consumers with an inbox. Each message is handled in one database transaction that also records the
+//! event id in the `inbox` table; a redelivered event finds its id there and has no second effect. The
+//! offset is committed only after that transaction committed (or after the message was parked in the
+//! dead-letter topic), so a crash anywhere redelivers rather than loses.
+//!
+//! Failures: a handler error is retried with doubling back-off up to `--kafka-max-attempts`, then the
+//! message goes to `<topic>.dlq` with the reason in headers and the partition moves on. A message that is
+//! not a CloudEvent, or whose data breaks its contract, goes there at once. Outages of the database or the
+//! broker are not the message's fault: they are retried without limit, holding the partition.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use bazaar_contracts::{Envelope, EnvelopeError, Topic};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::producer::FutureRecord;
+use rdkafka::statistics::Statistics;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{DLQ_REASON_HEADER, Kafka, MessagingError};
+use crate::metrics::Metrics;
+use crate::telemetry::{TRACEPARENT, continue_trace};
+
+/// An event as a handler sees it: the envelope plus where it came from.
+#[derive(Debug, Clone)]
+pub struct IncomingEvent {
+    pub envelope: Envelope,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+}
+
+/// Why a handler did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth retrying: a conflict, a timeout, a dependency briefly away.
+    #[error("{0}")]
+    Transient(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Retrying cannot help (the event makes no sense here): dead-letter it at once.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl HandlerError {
+    pub fn transient(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Transient(Box::new(error))
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Self::Permanent(reason.into())
+    }
+
+    /// Lost connections and exhausted pools are outages, not faults of the message.
+    fn is_outage(&self) -> bool {
+        match self {
+            Self::Transient(error) => error.downcast_ref::<sqlx::Error>().is_some_and(|e| {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+                )
+            }),
+            Self::Permanent(_) => false,
+        }
+    }
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::transient(error)
+    }
+}
+
+impl From<EnvelopeError> for HandlerError {
+    fn from(error: EnvelopeError) -> Self {
+        Self::permanent(error.to_string())
+    }
+}
+
+/// What a component does with the events it consumes.
+pub trait EventHandler: Send + Sync + 'static {
+    /// Handles one event inside the inbox transaction `tx`: write through `tx` only, so that the effect and
+    /// the inbox record commit together. An error rolls both back.
+    fn handle(
+        &self,
+        event: &IncomingEvent,
+        tx: &mut PgConnection,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handled now; its effect is committed.
+    Processed,
+    /// Handled before (redelivery); skipped.
+    Duplicate,
+    /// Parked in the dead-letter topic.
+    DeadLettered,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Processed => "processed",
+            Outcome::Duplicate => "duplicate",
+            Outcome::DeadLettered => "dead_lettered",
+        }
+    }
+}
+
+/// A message whose outcome is final, with its offset not yet committed.
+#[derive(Debug)]
+pub struct Handled {
+    pub outcome: Outcome,
+    pub event_id: Option<String>,
+    topic: String,
+    partition: i32,
+    offset: i64,
+}
+
+/// A consumer group member running one handler over some topics.
+pub struct Consumer<H> {
+    name: String,
+    handler: H,
+    consumer: StreamConsumer<LagReporter>,
+    pool: PgPool,
+    kafka: Kafka,
+    metrics: Metrics,
+}
+
+impl<H: EventHandler> Consumer<H> {
+    /// Joins the group named after `name` (one group per consumer name, prefixed per deployment) and
+    /// subscribes to the logical `topics`, which must exist (see `Kafka::ensure_topics`).
+    pub fn new(
+        name: &str,
+        topics: &[Topic],
+        handler: H,
+        pool: PgPool,
+        kafka: &Kafka,
+        metrics: &Metrics,
+    ) -> Result<Self, MessagingError> {
+        let reporter = LagReporter {
+            consumer: name.to_owned(),
+            metrics: metrics.clone(),
+        };
+        let consumer: StreamConsumer<LagReporter> = kafka
+            .client_config()
+            .set("group.id", kafka.config().group(name))
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            // Short timeouts make a joining or departing member noticed in seconds, not tens of seconds.
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "500")
+            .set("statistics.interval.ms", "5000")
+            .create_with_context(reporter)?;
+        let physical: Vec<String> = topics.iter().map(|t| kafka.topic(t.name())).collect();
+        let names: Vec<&str> = physical.iter().map(String::as_str).collect();
+        consumer.subscribe(&names)?;
+        Ok(Self {
+            name: name.to_owned(),
+            handler,
+            consumer,
+            pool,
+            kafka: kafka.clone(),
+            metrics: metrics.clone(),
+        })
+    }
+
+    /// Consumes until `shutdown` is cancelled, then leaves the group. A message being retried when
+    /// shutdown comes is left uncommitted, to be redelivered.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let handled = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                handled = self.process_next(&shutdown) => handled,
+            };
+            match handled {
+                Ok(Some(handled)) => {
+                    if let Err(error) = self.commit(&handled) {
+                        // The next commit covers this offset too; at worst the message is redelivered.
+                        tracing::warn!(consumer = %self.name, %error, "offset commit failed");
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(consumer = %self.name, %error, "receiving failed; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+        self.consumer.unsubscribe();
+    }
+
+    /// Receives one message and brings it to a final outcome, without committing its offset: that is the
+    /// caller's next step ([`Consumer::commit`]). `None` when `shutdown` came first.
+    pub async fn process_next(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<Handled>, MessagingError> {
+        let message = self.consumer.recv().await?;
+        let traceparent = header(&message, TRACEPARENT);
+        let span = tracing::info_span!(
+            "consume",
+            consumer = %self.name,
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            event_id = tracing::field::Empty,
+            event_type = tracing::field::Empty,
+        );
+        continue_trace(&span, traceparent.as_deref());
+        self.process(&message, shutdown).instrument(span).await
+    }
+
+    async fn process(
+        &self,
+        message: &BorrowedMessage<'_>,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<Handled>, MessagingError> {
+        let started = Instant::now();
+        let envelope = match Envelope::from_json(message.payload().unwrap_or_default()) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let reason = format!("undecodable message: {error}");
+                return self.dead_letter(message, None, &reason, 0, shutdown).await;
+            }
+        };
+        let span = tracing::Span::current();
+        span.record("event_id", envelope.id());
+        span.record("event_type", envelope.event_type());
+        let event = IncomingEvent {
+            envelope,
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message
+                .key()
+                .map(|key| String::from_utf8_lossy(key).into_owned()),
+        };
+
+        let max_attempts = self.kafka.config().max_attempts;
+        let base = self.kafka.config().retry_backoff();
+        let mut attempts = 0u32;
+        let mut outages = 0u32;
+        let outcome = loop {
+            match self.handle_once(&event).await {
+                Ok(outcome) => break outcome,
+                Err(error) if error.is_outage() => {
+                    outages = outages.saturating_add(1);
+                    tracing::warn!(%error, "database unavailable; holding the partition and retrying");
+                }
+                Err(HandlerError::Permanent(reason)) => {
+                    self.count_failure();
+                    let reason = format!("rejected by handler: {reason}");
+                    return self
+                        .dead_letter(message, Some(&event), &reason, attempts + 1, shutdown)
+                        .await;
+                }
+                Err(error) => {
+                    attempts += 1;
+                    self.count_failure();
+                    if attempts >= max_attempts {
+                        let reason = format!("failed {attempts} times; last error: {error}");
+                        return self
+                            .dead_letter(message, Some(&event), &reason, attempts, shutdown)
+                            .await;
+                    }
+                    tracing::warn!(%error, attempts, "handler failed; retrying");
+                }
+            }
+            let pause = super::outbox::backoff(base, attempts.max(outages).saturating_sub(1));
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(None),
+                _ = tokio::time::sleep(pause) => {}
+            }
+        };
+        self.metrics
+            .handler_duration
+            .with_label_values(&[&self.name])
+            .observe(started.elapsed().as_secs_f64());
+        Ok(Some(self.finish(
+            message,
+            Some(event.envelope.id()),
+            outcome,
+        )))
+    }
+
+    /// One attempt: inbox row and handler effect in one transaction.
+    async fn handle_once(&self, event: &IncomingEvent) -> Result<Outcome, HandlerError> {
+        let mut tx = self.pool.begin().await?;
+        let first_time = sqlx::query(
+            "INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.name)
+        .bind(event.envelope.id())
+        .bind(event.envelope.event_type())
+        .bind(&event.topic)
+        .bind(event.partition)
+        .bind(event.offset)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !first_time {
+            tx.rollback().await?;
+            tracing::debug!("event already handled; skipping the redelivery");
+            return Ok(Outcome::Duplicate);
+        }
+        self.handler.handle(event, &mut tx).await?;
+        tx.commit().await?;
+        Ok(Outcome::Processed)
+    }
+
+    /// Parks the message in `<topic>.dlq` with the reason; retries the broker until it accepts.
+    async fn dead_letter(
+        &self,
+        message: &BorrowedMessage<'_>,
+        event: Option<&IncomingEvent>,
+        reason: &str,
+        attempts: u32,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<Handled>, MessagingError> {
+        tracing::error!(reason, attempts, "message sent to the dead-letter topic");
+        let dlq_topic = format!("{}.dlq", message.topic());
+        let partition = message.partition().to_string();
+        let offset = message.offset().to_string();
+        let attempts_text = attempts.to_string();
+        let mut failures = 0u32;
+        loop {
+            let mut headers = OwnedHeaders::new();
+            if let Some(original) = message.headers() {
+                for h in original.iter() {
+                    headers = headers.insert(Header {
+                        key: h.key,
+                        value: h.value,
+                    });
+                }
+            }
+            let headers = headers
+                .insert(Header {
+                    key: DLQ_REASON_HEADER,
+                    value: Some(reason),
+                })
+                .insert(Header {
+                    key: "bazaar-dlq-consumer",
+                    value: Some(self.name.as_str()),
+                })
+                .insert(Header {
+                    key: "bazaar-dlq-attempts",
+                    value: Some(attempts_text.as_str()),
+                })
+                .insert(Header {
+                    key: "bazaar-dlq-original-topic",
+                    value: Some(message.topic()),
+                })
+                .insert(Header {
+                    key: "bazaar-dlq-original-partition",
+                    value: Some(partition.as_str()),
+                })
+                .insert(Header {
+                    key: "bazaar-dlq-original-offset",
+                    value: Some(offset.as_str()),
+                });
+            let mut record = FutureRecord::to(&dlq_topic)
+                .payload(message.payload().unwrap_or_default())
+                .headers(headers);
+            if let Some(key) = message.key() {
+                record = record.key(key);
+            }
+            match self
+                .kafka
+                .producer()
+                .send(record, Duration::from_secs(10))
+                .await
+            {
+                Ok(_) => break,
+                Err((error, _)) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%error, "dead-letter topic unavailable; retrying");
+                    let pause = super::outbox::backoff(Duration::from_millis(500), failures);
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(None),
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                }
+            }
+        }
+        let event_id = event.map(|e| e.envelope.id());
+        Ok(Some(self.finish(message, event_id, Outcome::DeadLettered)))
+    }
+
+    fn finish(
+        &self,
+        message: &BorrowedMessage<'_>,
+        event_id: Option<&str>,
+        outcome: Outcome,
+    ) -> Handled {
+        self.metrics
+            .consumed
+            .with_label_values(&[&self.name, message.topic(), outcome.label()])
+            .inc();
+        Handled {
+            outcome,
+            event_id: event_id.map(str::to_owned),
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+        }
+    }
+
+    fn count_failure(&self) {
+        self.metrics
+            .handler_failures
+            .with_label_values(&[&self.name])
+            .inc();
+    }
+
+    /// Commits the offset after `handled`, so the group resumes behind it.
+    pub fn commit(&self, handled: &Handled) -> Result<(), MessagingError> {
+        let mut offsets = TopicPartitionList::new();
+        offsets.add_partition_offset(
+            &handled.topic,
+            handled.partition,
+            Offset::Offset(handled.offset + 1),
+        )?;
+        self.consumer.commit(&offsets, CommitMode::Async)?;
+        Ok(())
+    }
+}
+
+fn header(message: &BorrowedMessage<'_>, name: &str) -> Option<String> {
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .find(|h| h.key.eq_ignore_ascii_case(name))
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Turns librdkafka's periodic statistics into the consumer-lag gauge.
+struct LagReporter {
+    consumer: String,
+    metrics: Metrics,
+}
+
+impl ClientContext for LagReporter {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, stats) in &statistics.topics {
+            for (partition, p) in &stats.partitions {
+                // -1 is librdkafka's internal "unassigned" partition; negative lag means unknown.
+                if *partition >= 0 && p.consumer_lag >= 0 {
+                    self.metrics
+                        .consumer_lag
+                        .with_label_values(&[&self.consumer, topic, &partition.to_string()])
+                        .set(p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for LagReporter {}

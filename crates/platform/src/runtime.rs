@@ -1,0 +1,156 @@
+//! Runs a set of components in one process: pools, migrations, Kafka, the outbox relays, the HTTP server,
+//! and an orderly shutdown. `bazaar serve`, `bazaar dev` and the end-to-end tests all come through here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use bazaar_contracts::Topic;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{AuthConfig, Verifier};
+use crate::component::{ComponentSpec, Context};
+use crate::config::{ConfigError, DatabaseConfig, HttpConfig, KafkaConfig};
+use crate::http::{self, Dependency, Scaffold};
+use crate::kafka::{Kafka, MessagingError, Outbox, Relay};
+use crate::metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Messaging(#[from] MessagingError),
+    #[error("authentication keys: {0}")]
+    Auth(String),
+    #[error("component {component} failed to start: {source}")]
+    Start {
+        component: &'static str,
+        #[source]
+        source: crate::component::BoxError,
+    },
+    #[error("HTTP server: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Applies every pending migration of `components`, each in its own schema.
+pub async fn migrate(
+    components: &[&'static ComponentSpec],
+    db: &DatabaseConfig,
+) -> Result<(), RuntimeError> {
+    for component in components {
+        let schema = db.schema_for(component.name);
+        let pool = crate::db::pool(component.name, &db.url_for(component.name)?, &schema, 2)?;
+        crate::db::migrate(&pool, &schema, component.migrations).await?;
+        tracing::info!(component = component.name, %schema, "migrations applied");
+        pool.close().await;
+    }
+    Ok(())
+}
+
+/// Settings for [`serve`].
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub http: HttpConfig,
+    pub db: DatabaseConfig,
+    pub kafka: KafkaConfig,
+    pub auth: AuthConfig,
+    /// Apply migrations before starting (for `bazaar dev` and single-process installs).
+    pub migrate: bool,
+}
+
+/// Runs `components` behind `listener` until `shutdown` is cancelled, then drains within the grace period.
+pub async fn serve(
+    components: &[&'static ComponentSpec],
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), RuntimeError> {
+    let names: Vec<&str> = components.iter().map(|c| c.name).collect();
+    let metrics = Metrics::new();
+    let kafka = Kafka::connect(&config.kafka, &format!("bazaar-{}", names.join("-")))?;
+    let topics: Vec<&str> = Topic::ALL.iter().map(|t| t.name()).collect();
+    kafka.ensure_topics(&topics).await?;
+    let verifier = Arc::new(
+        Verifier::from_config(&config.auth)
+            .await
+            .map_err(|e| RuntimeError::Auth(e.to_string()))?,
+    );
+
+    let mut api = Router::new();
+    let mut dependencies = vec![Dependency::Kafka(kafka.clone())];
+    let mut tasks = Vec::new();
+    for component in components {
+        let schema = config.db.schema_for(component.name);
+        let pool = crate::db::pool(
+            component.name,
+            &config.db.url_for(component.name)?,
+            &schema,
+            config.db.max_connections,
+        )?;
+        if config.migrate {
+            crate::db::migrate(&pool, &schema, component.migrations).await?;
+        }
+        let context = Context {
+            name: component.name,
+            db: pool.clone(),
+            kafka: kafka.clone(),
+            metrics: metrics.clone(),
+            verifier: verifier.clone(),
+            outbox: Outbox::new(component.name),
+            shutdown: shutdown.clone(),
+        };
+        let running = (component.start)(context)
+            .await
+            .map_err(|source| RuntimeError::Start {
+                component: component.name,
+                source,
+            })?;
+        let (router, mut openapi) = running.router.split_for_parts();
+        openapi.info = utoipa::openapi::Info::new(
+            format!("Bazaar {} API", component.name),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        );
+        let document = axum::Json(openapi);
+        api = api.merge(router).route(
+            &format!("/api/{}/openapi.json", component.name),
+            get(move || async move { document }),
+        );
+        let relay = Relay::new(component.name, pool.clone(), kafka.clone(), metrics.clone());
+        tasks.push(tokio::spawn(relay.run(shutdown.clone())));
+        for task in running.tasks {
+            tracing::debug!(component = component.name, task = %task.name, "starting background task");
+            tasks.push(tokio::spawn(task.future));
+        }
+        dependencies.push(Dependency::Postgres {
+            component: component.name.to_owned(),
+            pool,
+        });
+    }
+
+    let app = http::app(
+        api,
+        Scaffold {
+            metrics,
+            dependencies,
+            verifier,
+            body_limit: usize::try_from(config.http.body_limit).unwrap_or(usize::MAX),
+        },
+    );
+    tracing::info!(components = ?names, addr = ?listener.local_addr().ok(), "serving");
+    let grace = config.http.shutdown_grace();
+    http::serve(listener, app, shutdown.clone(), grace).await?;
+
+    // The server has drained; give consumers and relays the rest of the grace period to stop.
+    let stopped = tokio::time::timeout(grace, futures::future::join_all(tasks)).await;
+    if stopped.is_err() {
+        tracing::warn!("background tasks still running after the grace period");
+    }
+    kafka.flush(Duration::from_secs(5)).await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! The catalog component: the read side of merchandising (products, variants, categories, search, stores, shipping options, effective prices).
+//!
+//! Its schema's migrations live in `migrations/catalog/`; it exposes its routes and background tasks through
+//! [`COMPONENT`] and touches no other component's schema.
+
+use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running};
+use sqlx::migrate::Migrator;
+use utoipa_axum::router::OpenApiRouter;
+
+static MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/catalog");
+
+/// How the `bazaar` binary runs this component.
+pub static COMPONENT: ComponentSpec = ComponentSpec {
+    name: "catalog",
+    migrations: &MIGRATIONS,
+    start: |context| Box::pin(start(context)),
+};
+
+async fn start(_context: Context) -> Result<Running, BoxError> {
+    Ok(Running::new(OpenApiRouter::new()))
+}

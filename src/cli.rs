@@ -1,0 +1,115 @@
+//! The command line. Every flag also reads an environment variable, shown in `--help`.
+
+use bazaar_platform::auth::AuthConfig;
+use bazaar_platform::config::{DatabaseConfig, HttpConfig, KafkaConfig, TelemetryConfig};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bazaar",
+    version,
+    about = "Bazaar: a Kubernetes-native commerce platform. One binary runs every component.",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve components over HTTP with their event consumers and outbox relays, until SIGTERM/SIGINT.
+    Serve(ServeArgs),
+    /// Apply pending database migrations (all components, or the one named). Safe to run concurrently.
+    Migrate(MigrateArgs),
+    /// Run every component in one process for local development, starting a throwaway PostgreSQL and a
+    /// Kafka-compatible broker (tansu) unless DATABASE_URL / KAFKA_BROKERS are given.
+    Dev(DevArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ComponentName {
+    All,
+    Catalog,
+    Identity,
+    Order,
+    Inventory,
+    Payment,
+    Notification,
+}
+
+impl ComponentName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentName::All => "all",
+            ComponentName::Catalog => "catalog",
+            ComponentName::Identity => "identity",
+            ComponentName::Order => "order",
+            ComponentName::Inventory => "inventory",
+            ComponentName::Payment => "payment",
+            ComponentName::Notification => "notification",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Components to run in this process; `all` runs every one.
+    #[arg(
+        required = true,
+        env = "BAZAAR_COMPONENTS",
+        value_delimiter = ',',
+        value_enum
+    )]
+    pub components: Vec<ComponentName>,
+
+    /// Apply pending migrations before serving (otherwise run `bazaar migrate` first, e.g. as a Job).
+    #[arg(long = "migrate", env = "BAZAAR_MIGRATE_ON_START")]
+    pub migrate: bool,
+
+    #[command(flatten)]
+    pub http: HttpConfig,
+
+    #[command(flatten)]
+    pub db: DatabaseConfig,
+
+    #[command(flatten)]
+    pub kafka: KafkaConfig,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The component whose schema to migrate; every component when omitted.
+    #[arg(env = "BAZAAR_MIGRATE_COMPONENT", value_enum)]
+    pub component: Option<ComponentName>,
+
+    #[command(flatten)]
+    pub db: DatabaseConfig,
+}
+
+#[derive(Args, Debug)]
+pub struct DevArgs {
+    /// Address the platform listens on.
+    #[arg(
+        long = "dev-addr",
+        env = "BAZAAR_DEV_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub addr: std::net::SocketAddr,
+
+    #[command(flatten)]
+    pub db: DatabaseConfig,
+
+    #[command(flatten)]
+    pub kafka: KafkaConfig,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
+}
