@@ -19,6 +19,7 @@ pub async fn run(mut args: DevArgs) -> anyhow::Result<()> {
         None => {
             eprintln!("Starting a throwaway PostgreSQL (DATABASE_URL is not set)...");
             let postgres = LocalPostgres::start().await?;
+            eprintln!("  PostgreSQL:   {}", postgres.url());
             args.db.url = Some(postgres.url());
             Some(postgres)
         }
@@ -29,6 +30,7 @@ pub async fn run(mut args: DevArgs) -> anyhow::Result<()> {
             eprintln!("Starting a tansu Kafka-compatible broker (KAFKA_BROKERS is not set)...");
             match LocalBroker::start().await {
                 Ok(broker) => {
+                    eprintln!("  Kafka broker: {}", broker.bootstrap_servers());
                     args.kafka.brokers = Some(broker.bootstrap_servers());
                     Some(broker)
                 }

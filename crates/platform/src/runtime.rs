@@ -71,6 +71,12 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), RuntimeError> {
     let names: Vec<&str> = components.iter().map(|c| c.name).collect();
+    // Every setting is checked before anything connects, so a mistake is reported at once.
+    let urls = components
+        .iter()
+        .map(|c| config.db.url_for(c.name))
+        .collect::<Result<Vec<_>, _>>()?;
+    config.kafka.brokers()?;
     let metrics = Metrics::new();
     let kafka = Kafka::connect(&config.kafka, &format!("bazaar-{}", names.join("-")))?;
     let topics: Vec<&str> = Topic::ALL.iter().map(|t| t.name()).collect();
@@ -81,17 +87,19 @@ pub async fn serve(
             .map_err(|e| RuntimeError::Auth(e.to_string()))?,
     );
 
+    let mut tasks = Vec::new();
+    if config.auth.jwks_url.is_some() {
+        tasks.push(tokio::spawn(refresh_keys(
+            verifier.clone(),
+            shutdown.clone(),
+        )));
+    }
+
     let mut api = Router::new();
     let mut dependencies = vec![Dependency::Kafka(kafka.clone())];
-    let mut tasks = Vec::new();
-    for component in components {
+    for (component, url) in components.iter().zip(&urls) {
         let schema = config.db.schema_for(component.name);
-        let pool = crate::db::pool(
-            component.name,
-            &config.db.url_for(component.name)?,
-            &schema,
-            config.db.max_connections,
-        )?;
+        let pool = crate::db::pool(component.name, url, &schema, config.db.max_connections)?;
         if config.migrate {
             crate::db::migrate(&pool, &schema, component.migrations).await?;
         }
@@ -153,4 +161,19 @@ pub async fn serve(
     kafka.flush(Duration::from_secs(5)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Re-reads identity's JWKS every few minutes, so that a key identity retired stops verifying; new keys
+/// are picked up at once anyway, when a token names one.
+async fn refresh_keys(verifier: Arc<Verifier>, shutdown: CancellationToken) {
+    const EVERY: Duration = Duration::from_secs(300);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(EVERY) => {}
+        }
+        if let Err(error) = verifier.refresh().await {
+            tracing::warn!(%error, "JWKS refresh failed; keeping the keys we have");
+        }
+    }
 }

@@ -135,12 +135,12 @@ async fn kafka_round_trip_with_prefixed_topic_and_group() {
         .expect("produce");
 
     eprintln!("produced at {:?}", t0.elapsed());
-    let consumer: StreamConsumer = config(&[
+    let consumer: StreamConsumer<Ctx> = config(&[
         ("group.id", &env.group("ping")),
         ("auto.offset.reset", "earliest"),
-        ("debug", "cgrp,fetch,protocol"),
+        ("session.timeout.ms", "6000"),
     ])
-    .create()
+    .create_with_context(Ctx(t0))
     .expect("consumer");
     consumer.subscribe(&[&topic]).expect("subscribe");
     let payload = wait_for(Duration::from_secs(30), "the ping message", || async {
@@ -154,3 +154,15 @@ async fn kafka_round_trip_with_prefixed_topic_and_group() {
     assert_eq!(payload, b"hello");
     env.cleanup().await;
 }
+
+struct Ctx(std::time::Instant);
+impl rdkafka::client::ClientContext for Ctx {
+    fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
+        eprintln!(
+            "{:>8.3?} {fac} {}",
+            self.0.elapsed(),
+            &msg[..msg.len().min(220)]
+        );
+    }
+}
+impl rdkafka::consumer::ConsumerContext for Ctx {}

@@ -1,0 +1,276 @@
+//! The `bazaar` binary as an operator meets it: it starts every component, reports readiness honestly,
+//! exposes RED metrics, stops cleanly on SIGTERM, refuses bad settings up front, and `bazaar dev` cleans up.
+
+use std::net::TcpListener as StdListener;
+use std::process::Stdio;
+use std::time::Duration;
+
+use bazaar_devenv::LocalPostgres;
+use bazaar_testkit::{TestEnv, wait_for};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BAZAAR: &str = env!("CARGO_BIN_EXE_bazaar");
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `bazaar serve all` running in the background against `database_url`, isolated by the env's id.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(env: &TestEnv, database_url: &str) -> Server {
+        let port = free_port();
+        let child = Command::new(BAZAAR)
+            .args(["serve", "all", "--migrate"])
+            .env("DATABASE_URL", database_url)
+            .env("KAFKA_BROKERS", &env.kafka_brokers)
+            .env("BAZAAR_DB_SCHEMA_PREFIX", format!("{}_", env.id))
+            .env("BAZAAR_KAFKA_TOPIC_PREFIX", env.topic_prefix())
+            .env("BAZAAR_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("BAZAAR_SHUTDOWN_GRACE_SECS", "5")
+            .env("BAZAAR_LOG_FORMAT", "json")
+            .kill_on_drop(true)
+            .spawn()
+            .expect("bazaar starts");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        wait_for(PATIENCE, "bazaar to answer /healthz", || async {
+            let response = reqwest::get(format!("{}/healthz", server.base))
+                .await
+                .ok()?;
+            response.status().is_success().then_some(())
+        })
+        .await
+        .expect("server up");
+        server
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.base))
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    fn terminate(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    }
+}
+
+#[tokio::test]
+async fn serve_all_starts_every_component_and_metrics_show_red_metrics_after_a_request() {
+    let env = TestEnv::start().await.expect("infrastructure");
+    let server = Server::start(&env, &env.database_url).await;
+
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    for component in [
+        "catalog",
+        "identity",
+        "order",
+        "inventory",
+        "payment",
+        "notification",
+    ] {
+        assert!(
+            body.contains(&format!("\"postgres:{component}\":\"ok\"")),
+            "{body}"
+        );
+        let (status, doc) = server.get(&format!("/api/{component}/openapi.json")).await;
+        assert_eq!(status, 200);
+        assert!(doc.contains(&format!("Bazaar {component} API")), "{doc}");
+    }
+    assert!(body.contains("\"kafka\":\"ok\""), "{body}");
+
+    let (status, _) = server.get("/api/no-such-thing").await;
+    assert_eq!(status, 404);
+    let (_, metrics) = server.get("/metrics").await;
+    assert!(
+        metrics
+            .contains(r#"bazaar_http_requests_total{method="GET",route="/readyz",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"bazaar_http_requests_total{method="GET",route="unmatched",status="404"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"bazaar_http_request_duration_seconds_count{method="GET",route="/readyz"} 1"#
+        )
+    );
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn readyz_turns_unready_while_postgres_is_down_and_ready_again_when_it_returns() {
+    let env = TestEnv::start().await.expect("infrastructure");
+    let mut postgres = LocalPostgres::start()
+        .await
+        .expect("a PostgreSQL of our own to stop");
+    let server = Server::start(&env, &postgres.url()).await;
+    assert_eq!(server.get("/readyz").await.0, 200);
+
+    postgres.stop().await.expect("stop postgres");
+    let (status, body) = server.get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("\"status\":\"unready\""), "{body}");
+    assert_eq!(
+        server.get("/healthz").await.0,
+        200,
+        "alive even while a dependency is down"
+    );
+
+    postgres.restart().await.expect("restart postgres");
+    wait_for(PATIENCE, "/readyz to recover", || async {
+        (server.get("/readyz").await.0 == 200).then_some(())
+    })
+    .await
+    .expect("ready again");
+    drop(server);
+    postgres.shutdown().await;
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly_within_the_grace_period() {
+    let env = TestEnv::start().await.expect("infrastructure");
+    let mut server = Server::start(&env, &env.database_url).await;
+    server.terminate();
+    let status = tokio::time::timeout(Duration::from_secs(15), server.child.wait())
+        .await
+        .expect("exited within the grace period")
+        .expect("exit status");
+    assert!(status.success(), "clean exit, got {status}");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn bad_or_missing_settings_exit_non_zero_naming_the_setting() {
+    /// Arguments, extra environment, and what the error message must name.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 4] = [
+        (
+            &["serve", "all", "--kafka-brokers", "no-port"],
+            &[],
+            "--kafka-brokers",
+        ),
+        (
+            &["serve", "all", "--database-url", "mysql://x"],
+            &[],
+            "--database-url",
+        ),
+        (
+            &["serve", "all"],
+            &[("BAZAAR_HTTP_BODY_LIMIT", "0")],
+            "--http-body-limit",
+        ),
+        (
+            &["serve", "all", "--kafka-brokers", "127.0.0.1:1"],
+            &[],
+            "DATABASE_URL",
+        ),
+    ];
+    for (args, envs, expected) in cases {
+        let output = Command::new(BAZAAR)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("KAFKA_BROKERS")
+            .envs(envs.iter().copied())
+            .output()
+            .await
+            .expect("bazaar runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} should fail");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn bazaar_dev_starts_its_own_postgres_and_broker_and_ctrl_c_leaves_nothing_running() {
+    let port = free_port();
+    let mut child = Command::new(BAZAAR)
+        .args(["dev", "--dev-addr", &format!("127.0.0.1:{port}")])
+        .env_remove("DATABASE_URL")
+        .env_remove("KAFKA_BROKERS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("bazaar dev starts");
+
+    // It names the throwaway servers it started; remember their ports.
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut started_ports = Vec::new();
+    while started_ports.len() < 2 {
+        let line = tokio::time::timeout(PATIENCE, stderr.next_line())
+            .await
+            .expect("bazaar dev reports its servers")
+            .expect("read")
+            .expect("a line");
+        if line.contains("PostgreSQL:") || line.contains("Kafka broker:") {
+            let port: u16 = line
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim().trim_end_matches("/postgres").parse().ok())
+                .unwrap_or_else(|| panic!("a port in {line}"));
+            started_ports.push(port);
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for(PATIENCE, "the platform to be ready", || async {
+        let response = reqwest::get(format!("{base}/readyz")).await.ok()?;
+        (response.status() == 200).then_some(())
+    })
+    .await
+    .expect("ready");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut printed = String::new();
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_secs(1), stdout.next_line()).await
+    {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    assert!(
+        printed.contains(&format!("{base}/readyz")),
+        "prints the URLs to open:\n{printed}"
+    );
+
+    let pid = child.id().expect("running").to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("Ctrl-C");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("stops")
+        .expect("status");
+    assert!(status.success(), "{status}");
+    for port in started_ports.into_iter().chain([port]) {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "port {port} is still served after Ctrl-C"
+        );
+    }
+}
