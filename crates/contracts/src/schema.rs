@@ -13,3 +13,40 @@ pub fn generate<E: DomainEvent>() -> serde_json::Value {
     }
     schema
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Topic;
+    use serde::{Deserialize, Serialize};
+
+    /// A sample payload, documented the way real contracts are.
+    #[derive(Serialize, Deserialize, schemars::JsonSchema)]
+    struct StockLow {
+        /// The SKU that ran low.
+        sku: String,
+        available: u32,
+    }
+
+    impl DomainEvent for StockLow {
+        const TYPE: &'static str = "test.stock.low";
+        const TOPIC: Topic = Topic::custom("test.stock");
+        fn key(&self) -> String {
+            self.sku.clone()
+        }
+    }
+
+    #[test]
+    fn the_schema_names_the_event_type_and_describes_every_field() {
+        let schema = generate::<StockLow>();
+        assert_eq!(schema["title"], "test.stock.low");
+        assert_eq!(schema["properties"]["sku"]["type"], "string");
+        assert_eq!(
+            schema["properties"]["sku"]["description"],
+            "The SKU that ran low."
+        );
+        assert_eq!(schema["properties"]["available"]["type"], "integer");
+        let required = schema["required"].as_array().expect("required list");
+        assert_eq!(required.len(), 2);
+    }
+}

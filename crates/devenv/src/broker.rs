@@ -102,14 +102,18 @@ impl LocalBroker {
                 what: "tansu",
                 attempts: PORT_ATTEMPTS,
             })?;
-            // A per-instance cluster id tells our broker apart from any other one that might hold the port.
+            // A per-instance cluster id tells our broker apart from any other that holds the port.
             let cluster_id = format!("bazaar-devenv-{:016x}", random_u64());
             let log = broker.dir.join("tansu.log");
             let log_start = file_len(&log);
             broker.spawn(bin, &cluster_id, &log)?;
             match broker.wait_ready(&cluster_id, &log, log_start).await {
                 Ok(Ready::Yes) => {
-                    tracing::info!(bootstrap = %broker.bootstrap_servers(), bin = %bin.display(), "started local tansu broker");
+                    tracing::info!(
+                        bootstrap = %broker.bootstrap_servers(),
+                        bin = %bin.display(),
+                        "started local tansu broker"
+                    );
                     return Ok(broker);
                 }
                 Ok(Ready::PortTaken) => {

@@ -93,12 +93,19 @@ impl LocalPostgres {
             return Ok(());
         }
         let argv = self.stop_argv("fast", PG_CTL_TIMEOUT_SECS);
-        run(
+        let stopped = run(
             &argv,
             &self.dir,
             "stop it by hand with the command above, then retry",
         )
-        .await?;
+        .await;
+        // A server that already died (crash, OOM killer, someone's `kill`) counts as stopped, so
+        // that `restart` can bring it back.
+        if let Err(e) = stopped
+            && self.is_running().await
+        {
+            return Err(e);
+        }
         self.may_be_running = false;
         tracing::info!(port = self.port, "stopped local PostgreSQL");
         Ok(())
@@ -132,6 +139,24 @@ impl LocalPostgres {
         if let Err(e) = tokio::fs::remove_dir_all(&self.dir).await {
             tracing::warn!(dir = %self.dir.display(), error = %e, "could not remove PostgreSQL directory");
         }
+    }
+
+    /// Asks `pg_ctl status`, which exits with 3 when no server runs on the data directory; anything
+    /// else (including failing to ask) is treated as "may be running".
+    async fn is_running(&self) -> bool {
+        let argv = self.tools.argv("pg_ctl");
+        let status = tokio::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .arg("status")
+            .arg("-D")
+            .arg(self.data_dir())
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await;
+        !matches!(status.map(|s| s.code()), Ok(Some(3)))
     }
 
     /// `pg_ctl stop` with the given shutdown mode, waiting at most `timeout_secs` for the server to exit.
@@ -193,19 +218,8 @@ impl LocalPostgres {
         initdb.extend(["-D".into(), self.data_dir().into_os_string()]);
         // --no-locale: the C locale exists everywhere and is compatible with UTF8, whatever the caller's
         // LANG says; it also makes text ordering byte-wise and identical on every machine.
-        initdb.extend(
-            [
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "--no-locale",
-            ]
-            .map(OsString::from),
-        );
+        let flags = "-A trust -U postgres --no-sync -E UTF8 --no-locale";
+        initdb.extend(flags.split(' ').map(OsString::from));
         let hint = if self.tools.run_as.is_some() {
             "if it says `Permission denied`, set TMPDIR to a directory the `postgres` user can reach, e.g. /tmp"
         } else {

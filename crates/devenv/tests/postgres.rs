@@ -76,3 +76,30 @@ async fn parallel_servers_get_their_own_ports_and_directories() {
     assert!(accepts(a.port()) && accepts(b.port()));
     tokio::join!(a.shutdown(), b.shutdown());
 }
+
+#[tokio::test]
+async fn restart_recovers_a_server_that_died_behind_our_back() {
+    let mut pg = LocalPostgres::start().await.expect("start PostgreSQL");
+    let port = pg.port();
+    let pid_file = pg.dir().join("data").join("postmaster.pid");
+    let pid = std::fs::read_to_string(&pid_file).expect("postmaster.pid");
+    let pid = pid.lines().next().expect("pid line").trim().to_owned();
+    let killed = Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    // The postmaster is gone; its children notice and exit shortly after.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while accepts(port) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "port {port} still accepts after SIGKILL"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    pg.restart().await.expect("restart after a crash");
+    assert!(accepts(port));
+    pg.shutdown().await;
+}

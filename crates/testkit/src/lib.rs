@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bazaar_devenv::{LocalBroker, LocalPostgres};
+use rdkafka::ClientConfig;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 use tokio::sync::OnceCell;
@@ -104,6 +105,30 @@ impl TestEnv {
     /// This test's consumer group called `name`: `{id}.{name}`.
     pub fn group(&self, name: &str) -> String {
         format!("{}.{name}", self.id)
+    }
+
+    /// Kafka client settings for this environment's broker (just `bootstrap.servers`), to build
+    /// producers and admin clients from.
+    pub fn kafka_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.kafka_brokers);
+        config
+    }
+
+    /// Consumer settings for this test's consumer group `name` (see [`group`](Self::group)), reading
+    /// subscribed topics from the beginning.
+    ///
+    /// The session timeout is 6 s (the smallest a stock Kafka broker accepts) instead of librdkafka's
+    /// 45 s, because tansu answers a JoinGroup only after about half the session timeout: with the
+    /// default a consumer gets its first message ~23 s after subscribing, with this ~3 s.
+    pub fn consumer_config(&self, name: &str) -> ClientConfig {
+        let mut config = self.kafka_config();
+        config
+            .set("group.id", self.group(name))
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "500");
+        config
     }
 
     /// Creates `schema` if missing and returns a small pool (at most 5 connections) whose connections

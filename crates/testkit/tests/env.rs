@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use bazaar_testkit::{TestEnv, wait_for};
-use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -102,18 +101,10 @@ async fn pool_rejects_unsafe_schema_names() {
 #[tokio::test]
 async fn kafka_round_trip_with_prefixed_topic_and_group() {
     let env = TestEnv::start().await.expect("env");
-    let t0 = std::time::Instant::now();
     let topic = format!("{}ping", env.topic_prefix());
-    let config = |extra: &[(&str, &str)]| {
-        let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", &env.kafka_brokers);
-        for (key, value) in extra {
-            config.set(*key, *value);
-        }
-        config
-    };
 
-    let admin: AdminClient<DefaultClientContext> = config(&[]).create().expect("admin client");
+    let admin: AdminClient<DefaultClientContext> =
+        env.kafka_config().create().expect("admin client");
     let created = admin
         .create_topics(
             [&NewTopic::new(&topic, 1, TopicReplication::Fixed(1))],
@@ -123,8 +114,7 @@ async fn kafka_round_trip_with_prefixed_topic_and_group() {
         .expect("create topics");
     assert!(created.iter().all(Result::is_ok), "{created:?}");
 
-    eprintln!("created at {:?}", t0.elapsed());
-    let producer: FutureProducer = config(&[]).create().expect("producer");
+    let producer: FutureProducer = env.kafka_config().create().expect("producer");
     producer
         .send(
             FutureRecord::to(&topic).key("k").payload("hello"),
@@ -134,15 +124,9 @@ async fn kafka_round_trip_with_prefixed_topic_and_group() {
         .map_err(|(e, _)| e)
         .expect("produce");
 
-    eprintln!("produced at {:?}", t0.elapsed());
-    let consumer: StreamConsumer<Ctx> = config(&[
-        ("group.id", &env.group("ping")),
-        ("auto.offset.reset", "earliest"),
-        ("session.timeout.ms", "6000"),
-    ])
-    .create_with_context(Ctx(t0))
-    .expect("consumer");
+    let consumer: StreamConsumer = env.consumer_config("ping").create().expect("consumer");
     consumer.subscribe(&[&topic]).expect("subscribe");
+    // Within the 2-minute test budget but far below it: the join takes ~half the session timeout.
     let payload = wait_for(Duration::from_secs(30), "the ping message", || async {
         match tokio::time::timeout(Duration::from_secs(1), consumer.recv()).await {
             Ok(Ok(message)) => message.payload().map(<[u8]>::to_vec),
@@ -154,15 +138,3 @@ async fn kafka_round_trip_with_prefixed_topic_and_group() {
     assert_eq!(payload, b"hello");
     env.cleanup().await;
 }
-
-struct Ctx(std::time::Instant);
-impl rdkafka::client::ClientContext for Ctx {
-    fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
-        eprintln!(
-            "{:>8.3?} {fac} {}",
-            self.0.elapsed(),
-            &msg[..msg.len().min(220)]
-        );
-    }
-}
-impl rdkafka::consumer::ConsumerContext for Ctx {}
