@@ -3,8 +3,10 @@
 //! JSON Schemas for the payloads are generated from the Rust types (see [`schema::generate`]).
 
 pub mod envelope;
+pub mod money;
 pub mod schema;
 pub mod topic;
 
 pub use envelope::{DomainEvent, Envelope, EnvelopeError};
+pub use money::{Currency, Money, MoneyError, Sku};
 pub use topic::Topic;
