@@ -41,6 +41,22 @@ pub enum EnvelopeError {
     },
 }
 
+/// Implements [`DomainEvent`] for payload types: `Type => "event.type", TOPIC_CONST, key_field;`.
+#[macro_export]
+macro_rules! domain_events {
+    ($($event:ty => $type:literal, $topic:ident, $key:ident;)+) => {
+        $(
+            impl $crate::DomainEvent for $event {
+                const TYPE: &'static str = $type;
+                const TOPIC: $crate::Topic = $crate::Topic::$topic;
+                fn key(&self) -> String {
+                    self.$key.to_string()
+                }
+            }
+        )+
+    };
+}
+
 /// One event as it travels: a CloudEvent with JSON data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope(cloudevents::Event);

@@ -3,7 +3,10 @@
 //! JSON Schemas for the payloads are generated from the Rust types (see [`schema::generate`]).
 
 pub mod envelope;
+pub mod inventory;
 pub mod money;
+pub mod order;
+pub mod payment;
 pub mod schema;
 pub mod topic;
 

@@ -177,7 +177,7 @@ impl fmt::Display for Money {
     }
 }
 
-/// Wire form: `{"amount": "129.00", "currency": "USD"}`.
+/// An amount of money on the wire, e.g. `{"amount": "129.00", "currency": "USD"}`.
 #[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(rename = "Money")]
 struct MoneyJson {

@@ -1,6 +1,36 @@
 //! JSON Schemas of the event payloads, generated from the Rust types so that they cannot drift.
 
 use crate::DomainEvent;
+use crate::{inventory, order, payment};
+
+/// Every event type with the JSON Schema of its data, sorted by type. The committed copies under
+/// `crates/contracts/schemas/` are checked against this list by a test.
+pub fn all() -> Vec<(&'static str, serde_json::Value)> {
+    fn entry<E: DomainEvent>() -> (&'static str, serde_json::Value) {
+        (E::TYPE, generate::<E>())
+    }
+    let mut schemas = vec![
+        entry::<order::OrderPlaced>(),
+        entry::<order::PaymentRequested>(),
+        entry::<order::OrderConfirmed>(),
+        entry::<order::OrderCancelled>(),
+        entry::<order::OrderPacked>(),
+        entry::<order::OrderShipped>(),
+        entry::<order::OrderDelivered>(),
+        entry::<inventory::InventoryReserved>(),
+        entry::<inventory::InventoryRejected>(),
+        entry::<inventory::InventoryCommitted>(),
+        entry::<inventory::InventoryReleased>(),
+        entry::<inventory::StockLow>(),
+        entry::<payment::PaymentAuthorized>(),
+        entry::<payment::PaymentFailed>(),
+        entry::<payment::PaymentCaptured>(),
+        entry::<payment::PaymentVoided>(),
+        entry::<payment::PaymentRefunded>(),
+    ];
+    schemas.sort_by_key(|(event_type, _)| *event_type);
+    schemas
+}
 
 /// The JSON Schema of one event's `data`, with its CloudEvents type as the title.
 pub fn generate<E: DomainEvent>() -> serde_json::Value {
