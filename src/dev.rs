@@ -79,6 +79,6 @@ async fn serve(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<()>
     println!("  {:<13} {base}/readyz", "readiness");
     println!("  {:<13} {base}/metrics", "metrics");
     println!("Press Ctrl-C to stop; everything started here stops with it.\n");
-    runtime::serve(&COMPONENTS, config, listener, shutdown).await?;
+    runtime::serve(COMPONENTS.to_vec(), config, listener, shutdown).await?;
     Ok(())
 }

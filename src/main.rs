@@ -70,7 +70,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 auth: args.auth,
                 migrate: args.migrate,
             };
-            runtime::serve(&components, config, listener, shutdown).await?;
+            runtime::serve(components, config, listener, shutdown).await?;
         }
         Command::Migrate(args) => {
             let components = match args.component {

@@ -109,8 +109,10 @@ pub async fn migrate(
         )))
         .execute(&mut *conn)
         .await?;
+        // `run_direct` is sqlx's own way around the "`Acquire` is not general enough" error that `run`
+        // raises in spawned futures; it is what `run` calls after acquiring.
         migrator_for(component_migrations)
-            .run(&mut *conn)
+            .run_direct(None, &mut *conn, false)
             .await
             .map_err(|source| DbError::Migrate {
                 schema: schema.to_owned(),

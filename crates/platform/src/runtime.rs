@@ -63,14 +63,105 @@ pub struct ServeConfig {
     pub migrate: bool,
 }
 
+impl ServeConfig {
+    /// Settings for running components on this machine: one database and broker, the given prefix for
+    /// schemas (`<prefix>_<component>`) and topics (`<prefix>.<topic>`), migrations applied, keys from
+    /// `auth`. Used by tests, which pass a unique prefix each, and by tools.
+    pub fn local(database_url: &str, kafka_brokers: &str, prefix: &str, auth: AuthConfig) -> Self {
+        Self {
+            http: HttpConfig {
+                addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                body_limit: 1024 * 1024,
+                shutdown_grace_secs: 5,
+            },
+            db: DatabaseConfig {
+                url: Some(database_url.to_owned()),
+                schema_prefix: format!("{prefix}_"),
+                max_connections: 5,
+                ..DatabaseConfig::default()
+            },
+            kafka: KafkaConfig {
+                brokers: Some(kafka_brokers.to_owned()),
+                topic_prefix: format!("{prefix}."),
+                partitions: 2,
+                max_attempts: 3,
+                retry_backoff_ms: 50,
+                outbox_poll_ms: 20,
+            },
+            auth,
+            migrate: true,
+        }
+    }
+}
+
+/// Components served in the background of this process, e.g. by a test.
+pub struct Spawned {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    pub shutdown: CancellationToken,
+    pub handle: tokio::task::JoinHandle<Result<(), RuntimeError>>,
+}
+
+impl Spawned {
+    /// Stops the components and waits for them to finish draining.
+    pub async fn stop(self) -> Result<(), RuntimeError> {
+        self.shutdown.cancel();
+        self.handle
+            .await
+            .map_err(|e| RuntimeError::Http(std::io::Error::other(e)))?
+    }
+}
+
+/// Serves `components` on an ephemeral port of 127.0.0.1 in the background and waits until they answer
+/// `/healthz`.
+pub async fn spawn(
+    components: &[&'static ComponentSpec],
+    config: ServeConfig,
+) -> Result<Spawned, RuntimeError> {
+    let listener = TcpListener::bind(config.http.addr).await?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(serve(
+        components.to_vec(),
+        config,
+        listener,
+        shutdown.clone(),
+    ));
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if handle.is_finished() {
+            return match handle.await {
+                Ok(Err(error)) => Err(error),
+                _ => Err(RuntimeError::Http(std::io::Error::other(
+                    "server stopped at start",
+                ))),
+            };
+        }
+        if let Ok(response) = client.get(format!("{base_url}/healthz")).send().await
+            && response.status().is_success()
+        {
+            return Ok(Spawned {
+                base_url,
+                shutdown,
+                handle,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    Err(RuntimeError::Http(std::io::Error::other(
+        "server did not answer /healthz within 30 s",
+    )))
+}
+
 /// Runs `components` behind `listener` until `shutdown` is cancelled, then drains within the grace period.
 pub async fn serve(
-    components: &[&'static ComponentSpec],
+    components: Vec<&'static ComponentSpec>,
     config: ServeConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), RuntimeError> {
-    let names: Vec<&str> = components.iter().map(|c| c.name).collect();
+    let names: Vec<&'static str> = components.iter().map(|c| c.name).collect();
     // Every setting is checked before anything connects, so a mistake is reported at once.
     let urls = components
         .iter()
@@ -79,7 +170,7 @@ pub async fn serve(
     config.kafka.brokers()?;
     let metrics = Metrics::new();
     let kafka = Kafka::connect(&config.kafka, &format!("bazaar-{}", names.join("-")))?;
-    let topics: Vec<&str> = Topic::ALL.iter().map(|t| t.name()).collect();
+    let topics: Vec<&'static str> = Topic::ALL.iter().map(|t| t.name()).collect();
     kafka.ensure_topics(&topics).await?;
     let verifier = Arc::new(
         Verifier::from_config(&config.auth)
@@ -97,9 +188,9 @@ pub async fn serve(
 
     let mut api = Router::new();
     let mut dependencies = vec![Dependency::Kafka(kafka.clone())];
-    for (component, url) in components.iter().zip(&urls) {
+    for (component, url) in components.into_iter().zip(urls) {
         let schema = config.db.schema_for(component.name);
-        let pool = crate::db::pool(component.name, url, &schema, config.db.max_connections)?;
+        let pool = crate::db::pool(component.name, &url, &schema, config.db.max_connections)?;
         if config.migrate {
             crate::db::migrate(&pool, &schema, component.migrations).await?;
         }

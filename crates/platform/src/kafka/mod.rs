@@ -85,24 +85,33 @@ impl Kafka {
     }
 
     /// Creates the given logical topics and their dead-letter topics where missing.
-    pub async fn ensure_topics(&self, logical: &[&str]) -> Result<(), MessagingError> {
-        let admin: AdminClient<DefaultClientContext> = self.client_config().create()?;
+    // Boxed with an explicit `Send`: rdkafka's admin future borrows its arguments in a way the compiler
+    // otherwise cannot prove `Send` for every lifetime when callers are spawned.
+    pub fn ensure_topics<'a>(
+        &'a self,
+        logical: &'a [&'a str],
+    ) -> futures::future::BoxFuture<'a, Result<(), MessagingError>> {
         let names: Vec<String> = logical
             .iter()
             .flat_map(|topic| [self.topic(topic), format!("{}.dlq", self.topic(topic))])
             .collect();
-        let new_topics: Vec<NewTopic<'_>> = names
-            .iter()
-            .map(|name| NewTopic::new(name, self.config.partitions, TopicReplication::Fixed(1)))
-            .collect();
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        for result in admin.create_topics(&new_topics, &options).await? {
-            match result {
-                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((topic, code)) => return Err(MessagingError::CreateTopic { topic, code }),
+        let partitions = self.config.partitions;
+        let admin: Result<AdminClient<DefaultClientContext>, _> = self.client_config().create();
+        Box::pin(async move {
+            let admin = admin?;
+            let new_topics: Vec<NewTopic<'_>> = names
+                .iter()
+                .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(1)))
+                .collect();
+            let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+            for result in admin.create_topics(&new_topics, &options).await? {
+                match result {
+                    Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                    Err((topic, code)) => return Err(MessagingError::CreateTopic { topic, code }),
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Readiness check: the cluster answers a metadata request.
