@@ -2,11 +2,14 @@
 //! event payload types. Producers and consumers depend on this crate and on nothing of each other.
 //! JSON Schemas for the payloads are generated from the Rust types (see [`schema::generate`]).
 
+pub mod catalog;
 pub mod envelope;
+pub mod identity;
 pub mod inventory;
 pub mod money;
 pub mod order;
 pub mod payment;
+pub mod quote;
 pub mod schema;
 pub mod topic;
 

@@ -216,6 +216,35 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .description(Some(
+                "An amount: a decimal string in the currency's major unit and an ISO 4217 code.",
+            ))
+            .property(
+                "amount",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$"))
+                    .examples(["129.00"]),
+            )
+            .property(
+                "currency",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[A-Z]{3}$"))
+                    .examples(["USD"]),
+            )
+            .required("amount")
+            .required("currency")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Money {}
+
 impl JsonSchema for Money {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Money".into()
@@ -264,6 +293,19 @@ impl<'de> Deserialize<'de> for Sku {
         value.parse().map_err(serde::de::Error::custom)
     }
 }
+
+impl utoipa::PartialSchema for Sku {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"))
+            .examples(["TR-42-BLK"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Sku {}
 
 impl fmt::Display for Sku {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
