@@ -68,6 +68,7 @@ async fn serve(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<()>
         kafka: args.kafka,
         auth: args.auth,
         migrate: true,
+        settings: Default::default(),
     };
     println!("\nBazaar is starting. Open:");
     for component in COMPONENTS {

@@ -4,6 +4,7 @@
 
 mod cli;
 mod dev;
+mod operator_cmd;
 
 use std::process::ExitCode;
 
@@ -69,6 +70,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 kafka: args.kafka,
                 auth: args.auth,
                 migrate: args.migrate,
+                settings: Default::default(),
             };
             runtime::serve(components, config, listener, shutdown).await?;
         }
@@ -80,6 +82,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             runtime::migrate(&components, &args.db).await?;
         }
         Command::Dev(args) => dev::run(args).await?,
+        Command::Crdgen(args) => operator_cmd::crdgen(args)?,
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The contract between a component crate and the process that runs it. A component declares its name and
 //! migrations and, given a [`Context`], returns its routes and background tasks; the runtime does the rest.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -46,6 +48,41 @@ pub struct Context {
     pub outbox: Outbox,
     /// Cancelled when the process shuts down; every background task must watch it.
     pub shutdown: CancellationToken,
+    /// Component-specific settings parsed by the binary (see [`Settings`]).
+    pub settings: Settings,
+    /// Base URL of this process's own HTTP listener (`http://127.0.0.1:8080`), for calling a component
+    /// served in the same process when no other address is configured.
+    pub local_url: String,
+}
+
+/// Component-specific settings, by type. Each component defines its own settings struct (clap `Args` with
+/// environment variables, plus `Default`); the binary parses and inserts them; the component reads its own
+/// with [`Settings::get`]. This keeps one configuration loader while components stay independent crates.
+#[derive(Clone, Default)]
+pub struct Settings(Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
+
+impl Settings {
+    /// Adds (or replaces) the settings of one type.
+    pub fn with<T: Any + Send + Sync>(self, value: T) -> Self {
+        let mut map = Arc::unwrap_or_clone(self.0);
+        map.insert(TypeId::of::<T>(), Arc::new(value));
+        Settings(Arc::new(map))
+    }
+
+    /// The settings of type `T`, or its defaults when the binary gave none (tests, tools).
+    pub fn get<T: Any + Clone + Default>(&self) -> T {
+        self.0
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Settings({} types)", self.0.len())
+    }
 }
 
 /// What a started component contributes: routes (with their OpenAPI description) and background tasks.

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{AuthConfig, Verifier};
-use crate::component::{ComponentSpec, Context};
+use crate::component::{ComponentSpec, Context, Settings};
 use crate::config::{ConfigError, DatabaseConfig, HttpConfig, KafkaConfig};
 use crate::http::{self, Dependency, Scaffold};
 use crate::kafka::{Kafka, MessagingError, Outbox, Relay};
@@ -61,6 +61,8 @@ pub struct ServeConfig {
     pub auth: AuthConfig,
     /// Apply migrations before starting (for `bazaar dev` and single-process installs).
     pub migrate: bool,
+    /// Component-specific settings handed to each component's `Context`.
+    pub settings: Settings,
 }
 
 impl ServeConfig {
@@ -90,7 +92,14 @@ impl ServeConfig {
             },
             auth,
             migrate: true,
+            settings: Settings::default(),
         }
+    }
+
+    /// The same settings with one component's own settings added.
+    pub fn with_settings<T: std::any::Any + Send + Sync>(mut self, value: T) -> Self {
+        self.settings = self.settings.with(value);
+        self
     }
 }
 
@@ -186,6 +195,7 @@ pub async fn serve(
         )));
     }
 
+    let local_url = local_url(&listener);
     let mut api = Router::new();
     let mut dependencies = vec![Dependency::Kafka(kafka.clone())];
     for (component, url) in components.into_iter().zip(urls) {
@@ -202,6 +212,8 @@ pub async fn serve(
             verifier: verifier.clone(),
             outbox: Outbox::new(component.name),
             shutdown: shutdown.clone(),
+            settings: config.settings.clone(),
+            local_url: local_url.clone(),
         };
         let running = (component.start)(context)
             .await
@@ -252,6 +264,12 @@ pub async fn serve(
     kafka.flush(Duration::from_secs(5)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How this process reaches itself: the listener's port on loopback (a wildcard address is not dialable).
+fn local_url(listener: &TcpListener) -> String {
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(8080);
+    format!("http://127.0.0.1:{port}")
 }
 
 /// Re-reads identity's JWKS every few minutes, so that a key identity retired stops verifying; new keys
