@@ -47,7 +47,7 @@ pub struct OrderLine {
 }
 
 /// Where an order ships to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShippingAddress {
     pub name: String,

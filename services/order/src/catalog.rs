@@ -1,0 +1,58 @@
+//! The catalog prices everything the order component sells: carts and checkouts are quoted by
+//! `POST /api/catalog/quote`, so prices and promotions are never taken from a client.
+
+use std::time::Duration;
+
+use bazaar_contracts::quote::{Quote, QuoteRequest};
+use bazaar_platform::telemetry::{TRACEPARENT, current_traceparent};
+
+use crate::error::OrderError;
+
+#[derive(Clone)]
+pub struct CatalogClient {
+    quote_url: String,
+    http: reqwest::Client,
+}
+
+impl CatalogClient {
+    pub fn new(base_url: &str) -> Result<Self, OrderError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| OrderError::CatalogUnavailable(e.to_string()))?;
+        Ok(Self {
+            quote_url: format!("{}/api/catalog/quote", base_url.trim_end_matches('/')),
+            http,
+        })
+    }
+
+    pub async fn quote(&self, request: &QuoteRequest) -> Result<Quote, OrderError> {
+        let mut call = self.http.post(&self.quote_url).json(request);
+        if let Some(traceparent) = current_traceparent() {
+            call = call.header(TRACEPARENT, traceparent);
+        }
+        let response = call
+            .send()
+            .await
+            .map_err(|e| OrderError::CatalogUnavailable(e.to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .json::<Quote>()
+                .await
+                .map_err(|e| OrderError::CatalogUnavailable(format!("unreadable quote: {e}")));
+        }
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        let detail = body["detail"]
+            .as_str()
+            .unwrap_or("the catalog refused to price this request")
+            .to_owned();
+        if status.is_client_error() {
+            Err(OrderError::CatalogRejected(detail))
+        } else {
+            Err(OrderError::CatalogUnavailable(format!(
+                "{status}: {detail}"
+            )))
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! Checkout (`POST /api/checkout`): turns the cart (or the lines given) into an order priced by the
+//! catalog, never by the client, and starts the saga with `order.placed`. An `Idempotency-Key` makes a
+//! retried request return the order it already created; the same key with a different body is refused.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use bazaar_contracts::money;
+use bazaar_contracts::order::{OrderId, OrderLine, OrderPlaced, ShippingAddress};
+use bazaar_contracts::quote::{Destination, LineStatus, Quote, QuoteLineRequest, QuoteRequest};
+use bazaar_platform::auth::CurrentUser;
+use bazaar_platform::{ApiJson, FieldError, Problem};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::cart::{self, store as carts};
+use crate::error::OrderError;
+use crate::orders::{self, OrderView, store};
+use crate::state::OrderState;
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(checkout))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LineInput {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckoutRequest {
+    /// What to buy; when absent, the shopper's cart is checked out (and emptied).
+    #[serde(default)]
+    pub lines: Option<Vec<LineInput>>,
+    /// ISO 4217 code for explicit lines; a cart keeps its own currency.
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub coupon_code: Option<String>,
+    pub shipping_address: ShippingAddress,
+    /// Code of a shipping method offered for the address (see the cart's `shippingOptions`).
+    pub shipping_method: String,
+    /// The payment provider's token for the shopper's instrument.
+    pub payment_token: String,
+    /// Where to send order updates; defaults to the account's email.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// Places an order. Answers 202: the order is accepted and the saga runs; follow it at
+/// `/api/orders/{id}/events`.
+#[utoipa::path(post, path = "/api/checkout", tag = "checkout", request_body = CheckoutRequest,
+    params(("Idempotency-Key" = String, Header, description = "Unique per intended order; retries reuse it")),
+    responses((status = 202, body = OrderView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 422, body = Problem), (status = 503, body = Problem)))]
+async fn checkout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<CheckoutRequest>,
+) -> Result<(StatusCode, HeaderMap, ApiJson<OrderView>), Problem> {
+    let key = idempotency_key(&headers)?;
+    let email = validate(&request, &user)?;
+    let request_hash = Sha256::digest(serde_json::to_vec(&request).unwrap_or_default()).to_vec();
+
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    if let Some(order_id) = earlier_order(&mut conn, &user.id, &key, &request_hash).await? {
+        return accepted(&mut conn, order_id).await;
+    }
+
+    let (cart, lines, currency) = match &request.lines {
+        Some(lines) => {
+            let lines = lines
+                .iter()
+                .map(|l| {
+                    Ok(QuoteLineRequest {
+                        sku: l.sku.parse().map_err(|e: money::InvalidSku| {
+                            OrderError::field("lines", e.to_string())
+                        })?,
+                        quantity: u32::try_from(cart::checked_quantity(l.quantity)?).unwrap_or(1),
+                    })
+                })
+                .collect::<Result<Vec<_>, OrderError>>()?;
+            let currency = request
+                .currency
+                .clone()
+                .unwrap_or_else(|| state.config.default_currency.clone());
+            (None, lines, currency)
+        }
+        None => {
+            let cart = carts::find(
+                &mut conn,
+                &carts::CartOwner::Shopper {
+                    user_id: user.id.clone(),
+                },
+            )
+            .await?
+            .ok_or_else(|| {
+                OrderError::field("lines", "the cart is empty; add items or send lines")
+            })?;
+            let lines = carts::lines(&mut conn, cart.id)
+                .await?
+                .into_iter()
+                .filter_map(|row| {
+                    Some(QuoteLineRequest {
+                        sku: row.sku.parse().ok()?,
+                        quantity: u32::try_from(row.quantity).ok()?,
+                    })
+                })
+                .collect::<Vec<_>>();
+            if lines.is_empty() {
+                return Err(OrderError::field(
+                    "lines",
+                    "the cart is empty; add items or send lines",
+                )
+                .into());
+            }
+            let currency = cart.currency.clone();
+            (Some(cart), lines, currency)
+        }
+    };
+    drop(conn);
+
+    let address = &request.shipping_address;
+    let quote = state
+        .catalog
+        .quote(&QuoteRequest {
+            currency: currency.clone(),
+            lines,
+            coupon_code: request
+                .coupon_code
+                .clone()
+                .or_else(|| cart.as_ref().and_then(|c| c.coupon_code.clone())),
+            destination: Some(Destination {
+                country: address.country.clone(),
+                region: address.region.clone(),
+            }),
+            shipping_method: Some(request.shipping_method.clone()),
+        })
+        .await?;
+    check_quote(&quote, &request)?;
+
+    let order_id = OrderId::new();
+    let mut tx = state.db.begin().await.map_err(OrderError::from)?;
+    let number = insert_order(&mut tx, order_id, &user.id, &email, &request, &quote).await?;
+    let claimed = sqlx::query(
+        "INSERT INTO checkout_keys (user_id, idempotency_key, request_hash, order_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&user.id)
+    .bind(&key)
+    .bind(&request_hash)
+    .bind(order_id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(OrderError::from)?
+    .rows_affected()
+        == 1;
+    if !claimed {
+        // A concurrent request with the same key won the race; answer with its order.
+        tx.rollback().await.map_err(OrderError::from)?;
+        let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+        let order_id = earlier_order(&mut conn, &user.id, &key, &request_hash)
+            .await?
+            .ok_or(OrderError::IdempotencyKeyReused)?;
+        return accepted(&mut conn, order_id).await;
+    }
+    let placed = placed_event(order_id, number, &user.id, &email, &request, &quote)?;
+    state
+        .outbox
+        .enqueue(&mut tx, &placed)
+        .await
+        .map_err(OrderError::from)?;
+    if let Some(cart) = &cart {
+        carts::clear(&mut tx, cart.id).await?;
+    }
+    tx.commit().await.map_err(OrderError::from)?;
+    state.metrics.placed();
+    tracing::info!(order_id = %order_id, "order placed");
+
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    accepted(&mut conn, order_id.0).await
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<String, OrderError> {
+    let key = headers
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    if key.is_empty() || key.len() > 255 {
+        return Err(OrderError::Invalid(
+            "Send an Idempotency-Key header (1 to 255 characters, e.g. a UUID) with every checkout.".into(),
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+/// Field checks that need no database; returns the email to notify.
+fn validate(request: &CheckoutRequest, user: &CurrentUser) -> Result<String, OrderError> {
+    let mut errors = Vec::new();
+    let mut need = |field: &str, ok: bool, message: &str| {
+        if !ok {
+            errors.push(FieldError {
+                field: field.to_owned(),
+                message: message.to_owned(),
+            });
+        }
+    };
+    let address = &request.shipping_address;
+    let filled = |s: &str, max: usize| !s.trim().is_empty() && s.len() <= max;
+    need(
+        "shippingAddress.name",
+        filled(&address.name, 200),
+        "is required (at most 200 characters)",
+    );
+    need(
+        "shippingAddress.line1",
+        filled(&address.line1, 200),
+        "is required (at most 200 characters)",
+    );
+    need(
+        "shippingAddress.city",
+        filled(&address.city, 100),
+        "is required (at most 100 characters)",
+    );
+    need(
+        "shippingAddress.postalCode",
+        filled(&address.postal_code, 20),
+        "is required (at most 20 characters)",
+    );
+    need(
+        "shippingAddress.country",
+        address.country.len() == 2 && address.country.chars().all(|c| c.is_ascii_uppercase()),
+        "must be an ISO 3166-1 alpha-2 code such as US",
+    );
+    need(
+        "shippingMethod",
+        filled(&request.shipping_method, 64),
+        "is required",
+    );
+    need(
+        "paymentToken",
+        filled(&request.payment_token, 200),
+        "is required",
+    );
+    if let Some(lines) = &request.lines {
+        need(
+            "lines",
+            !lines.is_empty() && lines.len() <= 50,
+            "must hold 1 to 50 lines",
+        );
+        for (i, line) in lines.iter().enumerate() {
+            need(
+                &format!("lines[{i}].quantity"),
+                (1..=100).contains(&line.quantity),
+                "must be from 1 to 100",
+            );
+            need(
+                &format!("lines[{i}].sku"),
+                line.sku.parse::<bazaar_contracts::Sku>().is_ok(),
+                "is not a SKU",
+            );
+        }
+        let mut skus: Vec<&str> = lines.iter().map(|l| l.sku.as_str()).collect();
+        skus.sort_unstable();
+        need(
+            "lines",
+            skus.windows(2).all(|w| w[0] != w[1]),
+            "lists a SKU twice; combine the quantities",
+        );
+    }
+    if let Some(currency) = &request.currency {
+        need(
+            "currency",
+            money::currency(currency).is_ok(),
+            "is not an ISO 4217 code",
+        );
+    }
+    let email = request
+        .email
+        .clone()
+        .or_else(|| user.claims.email.clone())
+        .unwrap_or_default();
+    need(
+        "email",
+        email.contains('@') && email.len() <= 254,
+        "is required: where order updates go",
+    );
+    if errors.is_empty() {
+        Ok(email)
+    } else {
+        Err(OrderError::Fields(errors))
+    }
+}
+
+/// What the catalog said that forbids the order.
+fn check_quote(quote: &Quote, request: &CheckoutRequest) -> Result<(), OrderError> {
+    let mut errors: Vec<FieldError> = quote
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.status != LineStatus::Available)
+        .map(|(i, line)| FieldError {
+            field: format!("lines[{i}].sku"),
+            message: format!("{} cannot be bought: {:?}", line.sku, line.status).to_lowercase(),
+        })
+        .collect();
+    if let Some(coupon) = quote.coupon.as_ref().filter(|c| !c.applied) {
+        errors.push(FieldError {
+            field: "couponCode".into(),
+            message: coupon
+                .reason
+                .clone()
+                .unwrap_or_else(|| "does not apply".into()),
+        });
+    }
+    if quote.shipping.as_ref().map(|s| s.code.as_str()) != Some(request.shipping_method.as_str()) {
+        let offered: Vec<&str> = quote
+            .shipping_options
+            .iter()
+            .map(|o| o.code.as_str())
+            .collect();
+        errors.push(FieldError {
+            field: "shippingMethod".into(),
+            message: format!(
+                "not offered for this address; offered: {}",
+                offered.join(", ")
+            ),
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(OrderError::Fields(errors))
+    }
+}
+
+async fn earlier_order(
+    conn: &mut PgConnection,
+    user_id: &str,
+    key: &str,
+    request_hash: &[u8],
+) -> Result<Option<Uuid>, OrderError> {
+    let earlier: Option<(Vec<u8>, Uuid)> = sqlx::query_as(
+        "SELECT request_hash, order_id FROM checkout_keys WHERE user_id = $1 AND idempotency_key = $2",
+    )
+    .bind(user_id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match earlier {
+        Some((hash, order_id)) if hash == request_hash => Ok(Some(order_id)),
+        Some(_) => Err(OrderError::IdempotencyKeyReused),
+        None => Ok(None),
+    }
+}
+
+async fn insert_order(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    user_id: &str,
+    email: &str,
+    request: &CheckoutRequest,
+    quote: &Quote,
+) -> Result<String, OrderError> {
+    let number: String = sqlx::query_scalar(
+        "INSERT INTO orders (id, number, user_id, email, state, currency, subtotal_minor, discount_minor,
+                             shipping_minor, total_minor, shipping_address, shipping_method, coupon_code,
+                             payment_token)
+         VALUES ($1, 'BZ-' || nextval('order_numbers'), $2, $3, 'placed', $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         RETURNING number",
+    )
+    .bind(order_id.0)
+    .bind(user_id)
+    .bind(email)
+    .bind(&quote.currency)
+    .bind(quote.subtotal.minor())
+    .bind(quote.discount.minor())
+    .bind(quote.shipping_total.minor())
+    .bind(quote.total.minor())
+    .bind(sqlx::types::Json(&request.shipping_address))
+    .bind(&request.shipping_method)
+    .bind(quote.coupon.as_ref().filter(|c| c.applied).map(|c| c.code.clone()))
+    .bind(&request.payment_token)
+    .fetch_one(&mut *tx)
+    .await?;
+    for line in &quote.lines {
+        let unit = line
+            .unit_price
+            .ok_or_else(|| OrderError::Invalid(format!("{} has no price", line.sku)))?;
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, sku, title, quantity, unit_price_minor, line_total_minor)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(order_id.0)
+        .bind(line.sku.as_str())
+        .bind(&line.title)
+        .bind(i32::try_from(line.quantity).unwrap_or(i32::MAX))
+        .bind(unit.minor())
+        .bind(line.total.minor())
+        .execute(&mut *tx)
+        .await?;
+    }
+    store::record_transition(tx, order_id.0, None, OrderState::Placed, "checkout").await?;
+    Ok(number)
+}
+
+fn placed_event(
+    order_id: OrderId,
+    number: String,
+    user_id: &str,
+    email: &str,
+    request: &CheckoutRequest,
+    quote: &Quote,
+) -> Result<OrderPlaced, OrderError> {
+    let lines = quote
+        .lines
+        .iter()
+        .map(|line| {
+            Ok(OrderLine {
+                sku: line.sku.clone(),
+                quantity: line.quantity,
+                unit_price: line
+                    .unit_price
+                    .ok_or_else(|| OrderError::Invalid(format!("{} has no price", line.sku)))?,
+                line_total: line.total,
+            })
+        })
+        .collect::<Result<Vec<_>, OrderError>>()?;
+    Ok(OrderPlaced {
+        order_id,
+        order_number: number,
+        customer: bazaar_contracts::order::Customer {
+            user_id: Some(user_id.to_owned()),
+            email: email.to_owned(),
+        },
+        lines,
+        subtotal: quote.subtotal,
+        discount: quote.discount,
+        shipping: quote.shipping_total,
+        total: quote.total,
+        shipping_address: request.shipping_address.clone(),
+        shipping_method: request.shipping_method.clone(),
+        placed_at: chrono::Utc::now(),
+    })
+}
+
+async fn accepted(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+) -> Result<(StatusCode, HeaderMap, ApiJson<OrderView>), Problem> {
+    let order = store::load(conn, order_id)
+        .await?
+        .ok_or(OrderError::NotFound("No such order."))?;
+    let view = orders::view(conn, &order).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/orders/{order_id}")) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((StatusCode::ACCEPTED, headers, ApiJson(view)))
+}

@@ -1,0 +1,33 @@
+//! The order component's own settings.
+
+/// Settings of the order component; every flag has an environment variable.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct OrderConfig {
+    /// Base URL of the catalog component, which prices carts and checkouts. Defaults to this process,
+    /// for when the catalog runs in it (`bazaar serve all`, `bazaar dev`).
+    #[arg(long = "catalog-url", env = "BAZAAR_CATALOG_URL")]
+    pub catalog_url: Option<String>,
+
+    /// Payment attempts per order when the provider fails in a way worth retrying (e.g. a timeout).
+    #[arg(long = "payment-attempts", env = "BAZAAR_PAYMENT_ATTEMPTS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub payment_attempts: u32,
+
+    /// Currency of a new cart when the shopper names none.
+    #[arg(
+        long = "default-currency",
+        env = "BAZAAR_DEFAULT_CURRENCY",
+        default_value = "USD"
+    )]
+    pub default_currency: String,
+}
+
+impl Default for OrderConfig {
+    fn default() -> Self {
+        Self {
+            catalog_url: None,
+            payment_attempts: 3,
+            default_currency: "USD".to_owned(),
+        }
+    }
+}

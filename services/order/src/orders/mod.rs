@@ -1,0 +1,477 @@
+//! Orders (`/api/orders`): what a shopper sees of their orders, live status, cancellation before shipment,
+//! and the warehouse steps staff record. Every state change goes through [`advance`].
+
+pub mod live;
+pub mod store;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use base64::Engine as _;
+use bazaar_contracts::Money;
+use bazaar_contracts::order::{
+    CancellationReason, OrderCancelled, OrderDelivered, OrderPacked, OrderShipped, ShippingAddress,
+};
+use bazaar_platform::auth::{CurrentUser, Role};
+use bazaar_platform::kafka::Outbox;
+use bazaar_platform::{ApiJson, ApiPath, ApiQuery, Problem};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::OrderError;
+use crate::state::{OrderState, Step};
+use store::OrderRow;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(cancel_order))
+        .routes(routes!(pack_order))
+        .routes(routes!(ship_order))
+        .routes(routes!(deliver_order))
+        .routes(routes!(follow_order))
+}
+
+/// An order moved one step: the row as it was, and the states before and after.
+pub struct Advanced {
+    pub order: OrderRow,
+    pub from: OrderState,
+    pub to: OrderState,
+}
+
+/// Moves an order by `step` inside `tx`: locks it, checks the state machine, records the transition with
+/// its `cause`. Illegal moves fail without changing anything.
+pub async fn advance(
+    tx: &mut PgConnection,
+    id: Uuid,
+    step: Step,
+    cause: &str,
+) -> Result<Advanced, OrderError> {
+    let order = store::lock(tx, id)
+        .await?
+        .ok_or(OrderError::NotFound("No such order."))?;
+    let from = order.state()?;
+    let to = from.on(step)?;
+    store::record_transition(tx, id, Some(from), to, cause).await?;
+    Ok(Advanced { order, from, to })
+}
+
+/// Records why the order was cancelled and tells inventory, payment and notification.
+pub async fn announce_cancellation(
+    tx: &mut PgConnection,
+    outbox: &Outbox,
+    advanced: &Advanced,
+    reason: CancellationReason,
+    detail: &str,
+) -> Result<(), OrderError> {
+    let order = &advanced.order;
+    let reason_text = serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    sqlx::query("UPDATE orders SET cancel_reason = $2 WHERE id = $1")
+        .bind(order.id)
+        .bind(reason_text)
+        .execute(&mut *tx)
+        .await?;
+    let lines = store::contract_lines(tx, order).await?;
+    outbox
+        .enqueue(
+            tx,
+            &OrderCancelled {
+                order_id: order.order_id(),
+                order_number: order.number.clone(),
+                customer: order.customer(),
+                reason,
+                detail: detail.to_owned(),
+                lines,
+                restock: advanced.from.stock_committed(),
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineView {
+    pub sku: String,
+    pub title: String,
+    pub quantity: i32,
+    pub unit_price: Money,
+    pub total: Money,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransitionView {
+    pub from: Option<String>,
+    pub to: String,
+    /// What caused the change: an event type or who did it.
+    pub cause: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    pub id: Uuid,
+    /// What shoppers and staff quote, e.g. `BZ-100042`.
+    pub number: String,
+    pub state: OrderState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+    pub currency: String,
+    pub lines: Vec<OrderLineView>,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub total: Money,
+    pub shipping_address: ShippingAddress,
+    pub shipping_method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+    pub placed_at: DateTime<Utc>,
+    pub history: Vec<TransitionView>,
+}
+
+/// The order as its owner (or staff) sees it.
+pub async fn view(conn: &mut PgConnection, order: &OrderRow) -> Result<OrderView, OrderError> {
+    let lines = store::lines(conn, order.id)
+        .await?
+        .into_iter()
+        .map(|line| {
+            Ok(OrderLineView {
+                sku: line.sku,
+                title: line.title,
+                quantity: line.quantity,
+                unit_price: order.money(line.unit_price_minor)?,
+                total: order.money(line.line_total_minor)?,
+            })
+        })
+        .collect::<Result<Vec<_>, OrderError>>()?;
+    let history = store::transitions(conn, order.id)
+        .await?
+        .into_iter()
+        .map(|t| TransitionView {
+            from: t.from_state,
+            to: t.to_state,
+            cause: t.cause,
+            at: t.at,
+        })
+        .collect();
+    Ok(OrderView {
+        id: order.id,
+        number: order.number.clone(),
+        state: order.state()?,
+        cancel_reason: order.cancel_reason.clone(),
+        currency: order.currency.clone(),
+        lines,
+        subtotal: order.money(order.subtotal_minor)?,
+        discount: order.money(order.discount_minor)?,
+        shipping: order.money(order.shipping_minor)?,
+        total: order.money(order.total_minor)?,
+        shipping_address: order.shipping_address.0.clone(),
+        shipping_method: order.shipping_method.clone(),
+        carrier: order.carrier.clone(),
+        tracking_number: order.tracking_number.clone(),
+        placed_at: order.created_at,
+        history,
+    })
+}
+
+/// The order if `user` may see it: its owner, or staff. Anyone else is told it does not exist.
+async fn visible_order(
+    conn: &mut PgConnection,
+    id: Uuid,
+    user: &CurrentUser,
+) -> Result<OrderRow, OrderError> {
+    match store::load(conn, id).await? {
+        Some(order) if order.user_id == user.id || user.has_role(Role::Ops) => Ok(order),
+        _ => Err(OrderError::NotFound("No such order.")),
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, OrderError> {
+    Uuid::parse_str(id).map_err(|_| OrderError::NotFound("No such order."))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// At most this many orders (1 to 100, default 20).
+    pub limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPage {
+    pub items: Vec<OrderView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The signed-in shopper's orders, newest first.
+#[utoipa::path(get, path = "/api/orders", tag = "orders", params(PageParams),
+    responses((status = 200, body = OrderPage), (status = 401, body = Problem)))]
+async fn list_orders(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<ApiJson<OrderPage>, Problem> {
+    let limit = page.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(OrderError::field("limit", "must be from 1 to 100").into());
+    }
+    let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let rows = store::list_for_user(&mut conn, &user.id, after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let mut items = Vec::new();
+    for order in rows.iter().take(limit as usize) {
+        items.push(view(&mut conn, order).await?);
+    }
+    let next_cursor = more
+        .then(|| rows.get(limit as usize - 1))
+        .flatten()
+        .map(|last| encode_cursor(last.created_at, last.id));
+    Ok(ApiJson(OrderPage { items, next_cursor }))
+}
+
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), OrderError> {
+    let invalid = || OrderError::field("cursor", "not a cursor this API gave out");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (at, id) = text.split_once('|').ok_or_else(invalid)?;
+    let at = DateTime::parse_from_rfc3339(at)
+        .map_err(|_| invalid())?
+        .with_timezone(&Utc);
+    Ok((at, Uuid::parse_str(id).map_err(|_| invalid())?))
+}
+
+/// One order, with its lines and history.
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = Problem)))]
+async fn get_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let order = visible_order(&mut conn, parse_id(&id)?, &user).await?;
+    Ok(ApiJson(view(&mut conn, &order).await?))
+}
+
+/// Cancels an order that has not shipped: reserved stock is released or restocked, payment voided or
+/// refunded.
+#[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn cancel_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = parse_id(&id)?;
+    let mut tx = state.db.begin().await.map_err(OrderError::from)?;
+    let order = visible_order(&mut tx, id, &user).await?;
+    let reason = if order.user_id == user.id {
+        CancellationReason::RequestedByCustomer
+    } else {
+        CancellationReason::RequestedByStaff
+    };
+    let advanced = advance(
+        &mut tx,
+        id,
+        Step::Cancel(reason),
+        &format!("cancelled by {}", user.id),
+    )
+    .await?;
+    announce_cancellation(
+        &mut tx,
+        &state.outbox,
+        &advanced,
+        reason,
+        "The order was cancelled on request.",
+    )
+    .await?;
+    state
+        .metrics
+        .finished(&advanced.order, OrderState::Cancelled);
+    let order = store::load(&mut tx, id)
+        .await?
+        .ok_or(OrderError::NotFound("No such order."))?;
+    let view = view(&mut tx, &order).await?;
+    tx.commit().await.map_err(OrderError::from)?;
+    Ok(ApiJson(view))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Shipment {
+    pub carrier: String,
+    pub tracking_number: String,
+}
+
+/// Staff: the parcel is packed.
+#[utoipa::path(post, path = "/api/orders/{id}/pack", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn pack_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    warehouse_step(&state, &user, &id, Step::Pack, None).await
+}
+
+/// Staff: the parcel left with a carrier.
+#[utoipa::path(post, path = "/api/orders/{id}/ship", tag = "orders", params(("id" = String, Path)),
+    request_body = Shipment,
+    responses((status = 200, body = OrderView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn ship_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(shipment): ApiJson<Shipment>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let mut errors = Vec::new();
+    for (field, value) in [
+        ("carrier", &shipment.carrier),
+        ("trackingNumber", &shipment.tracking_number),
+    ] {
+        if value.trim().is_empty() || value.len() > 100 {
+            errors.push(bazaar_platform::FieldError {
+                field: field.to_owned(),
+                message: "must have 1 to 100 characters".to_owned(),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(OrderError::Fields(errors).into());
+    }
+    warehouse_step(&state, &user, &id, Step::Ship, Some(shipment)).await
+}
+
+/// Staff: the carrier delivered the parcel.
+#[utoipa::path(post, path = "/api/orders/{id}/deliver", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn deliver_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    warehouse_step(&state, &user, &id, Step::Deliver, None).await
+}
+
+async fn warehouse_step(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    step: Step,
+    shipment: Option<Shipment>,
+) -> Result<ApiJson<OrderView>, Problem> {
+    user.require(Role::Ops)?;
+    let id = parse_id(id)?;
+    let mut tx = state.db.begin().await.map_err(OrderError::from)?;
+    let advanced = advance(&mut tx, id, step, &format!("recorded by {}", user.id)).await?;
+    let order = &advanced.order;
+    match step {
+        Step::Pack => {
+            let event = OrderPacked {
+                order_id: order.order_id(),
+                order_number: order.number.clone(),
+                customer: order.customer(),
+            };
+            state
+                .outbox
+                .enqueue(&mut tx, &event)
+                .await
+                .map_err(OrderError::from)?;
+        }
+        Step::Ship => {
+            let shipment =
+                shipment.ok_or(OrderError::Invalid("a shipment needs a carrier".into()))?;
+            sqlx::query("UPDATE orders SET carrier = $2, tracking_number = $3 WHERE id = $1")
+                .bind(id)
+                .bind(shipment.carrier.trim())
+                .bind(shipment.tracking_number.trim())
+                .execute(&mut *tx)
+                .await
+                .map_err(OrderError::from)?;
+            let event = OrderShipped {
+                order_id: order.order_id(),
+                order_number: order.number.clone(),
+                customer: order.customer(),
+                carrier: shipment.carrier.trim().to_owned(),
+                tracking_number: shipment.tracking_number.trim().to_owned(),
+            };
+            state
+                .outbox
+                .enqueue(&mut tx, &event)
+                .await
+                .map_err(OrderError::from)?;
+        }
+        _ => {
+            let event = OrderDelivered {
+                order_id: order.order_id(),
+                order_number: order.number.clone(),
+                customer: order.customer(),
+            };
+            state
+                .outbox
+                .enqueue(&mut tx, &event)
+                .await
+                .map_err(OrderError::from)?;
+        }
+    }
+    let order = store::load(&mut tx, id)
+        .await?
+        .ok_or(OrderError::NotFound("No such order."))?;
+    let view = view(&mut tx, &order).await?;
+    tx.commit().await.map_err(OrderError::from)?;
+    Ok(ApiJson(view))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusUpdate {
+    pub state: OrderState,
+    pub at: DateTime<Utc>,
+}
+
+/// Server-sent events of the order's status: the current one at once, then every change, ending after a
+/// final state (delivered or cancelled).
+#[utoipa::path(get, path = "/api/orders/{id}/events", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, description = "text/event-stream of `status` events", body = StatusUpdate),
+              (status = 404, body = Problem)))]
+async fn follow_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+    let id = parse_id(&id)?;
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    visible_order(&mut conn, id, &user).await?;
+    drop(conn);
+    let stream = live::status_stream(state.db.clone(), state.live.clone(), id).await;
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

@@ -1,0 +1,189 @@
+//! Order persistence: orders, their lines, and the transition log that is the saga's audit trail.
+
+use bazaar_contracts::money::{self, Money};
+use bazaar_contracts::order::{Customer, OrderId, OrderLine, ShippingAddress};
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::error::OrderError;
+use crate::state::OrderState;
+
+/// Channel on which every committed transition is announced (payload: order id), for live updates.
+pub const STATUS_CHANNEL: &str = "bazaar_order_status";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: Uuid,
+    pub number: String,
+    pub user_id: String,
+    pub email: String,
+    pub state: String,
+    pub cancel_reason: Option<String>,
+    pub currency: String,
+    pub subtotal_minor: i64,
+    pub discount_minor: i64,
+    pub shipping_minor: i64,
+    pub total_minor: i64,
+    pub shipping_address: Json<ShippingAddress>,
+    pub shipping_method: String,
+    pub coupon_code: Option<String>,
+    pub payment_token: String,
+    pub payment_attempt: i32,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrderRow {
+    pub fn state(&self) -> Result<OrderState, OrderError> {
+        OrderState::parse(&self.state).ok_or_else(|| {
+            OrderError::Invalid(format!("unknown stored order state {}", self.state))
+        })
+    }
+
+    pub fn order_id(&self) -> OrderId {
+        OrderId(self.id)
+    }
+
+    pub fn money(&self, minor: i64) -> Result<Money, OrderError> {
+        Ok(Money::from_minor(minor, money::currency(&self.currency)?))
+    }
+
+    pub fn customer(&self) -> Customer {
+        Customer {
+            user_id: Some(self.user_id.clone()),
+            email: self.email.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LineRow {
+    pub sku: String,
+    pub title: String,
+    pub quantity: i32,
+    pub unit_price_minor: i64,
+    pub line_total_minor: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TransitionRow {
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub cause: String,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, OrderError> {
+    Ok(
+        sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// Loads and locks the order for the rest of the transaction, so its transitions are serialised.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, OrderError> {
+    Ok(
+        sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, OrderError> {
+    Ok(sqlx::query_as::<_, LineRow>(
+        "SELECT sku, title, quantity, unit_price_minor, line_total_minor FROM order_lines
+         WHERE order_id = $1 ORDER BY sku",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The order's lines in the event contract's shape.
+pub async fn contract_lines(
+    conn: &mut PgConnection,
+    order: &OrderRow,
+) -> Result<Vec<OrderLine>, OrderError> {
+    lines(conn, order.id)
+        .await?
+        .into_iter()
+        .map(|line| {
+            Ok(OrderLine {
+                sku: line
+                    .sku
+                    .parse()
+                    .map_err(|e: money::InvalidSku| OrderError::Invalid(e.to_string()))?,
+                quantity: u32::try_from(line.quantity).unwrap_or(0),
+                unit_price: order.money(line.unit_price_minor)?,
+                line_total: order.money(line.line_total_minor)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn transitions(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Vec<TransitionRow>, OrderError> {
+    Ok(sqlx::query_as::<_, TransitionRow>(
+        "SELECT from_state, to_state, cause, at FROM order_transitions WHERE order_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Records a state change with its cause and announces it when the transaction commits.
+pub async fn record_transition(
+    conn: &mut PgConnection,
+    id: Uuid,
+    from: Option<OrderState>,
+    to: OrderState,
+    cause: &str,
+) -> Result<(), OrderError> {
+    sqlx::query("UPDATE orders SET state = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(to.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO order_transitions (order_id, from_state, to_state, cause) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(from.map(OrderState::as_str))
+        .bind(to.as_str())
+        .bind(cause)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(STATUS_CHANNEL)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A page of a shopper's orders, newest first, after the `(created_at, id)` cursor.
+pub async fn list_for_user(
+    conn: &mut PgConnection,
+    user_id: &str,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<OrderRow>, OrderError> {
+    let (at, id) = after.unwrap_or((DateTime::<Utc>::MAX_UTC, Uuid::max()));
+    Ok(sqlx::query_as::<_, OrderRow>(
+        "SELECT * FROM orders WHERE user_id = $1 AND (created_at, id) < ($2, $3)
+         ORDER BY created_at DESC, id DESC LIMIT $4",
+    )
+    .bind(user_id)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
