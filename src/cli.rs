@@ -29,6 +29,11 @@ pub enum Command {
     /// Run every component in one process for local development, starting a throwaway PostgreSQL and a
     /// Kafka-compatible broker (tansu) unless DATABASE_URL / KAFKA_BROKERS are given.
     Dev(DevArgs),
+    /// Create the first admin (or give an existing account the admin role). The password comes from
+    /// BAZAAR_ADMIN_PASSWORD or standard input, never from a flag.
+    CreateAdmin(crate::admin::CreateAdminArgs),
+    /// Write the CustomResourceDefinitions of Product, Store, Fulfillment and Promotion (crds/*.yaml).
+    Crdgen(crate::operator_cmd::CrdgenArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -82,6 +87,23 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub component: ComponentArgs,
+}
+
+/// Settings of individual components; each applies only when that component runs in the process.
+#[derive(Args, Debug, Clone)]
+pub struct ComponentArgs {
+    #[command(flatten)]
+    pub order: bazaar_order::OrderConfig,
+}
+
+impl ComponentArgs {
+    /// The settings as components read them.
+    pub fn settings(&self) -> bazaar_platform::component::Settings {
+        bazaar_platform::component::Settings::default().with(self.order.clone())
+    }
 }
 
 #[derive(Args, Debug)]
@@ -112,4 +134,7 @@ pub struct DevArgs {
 
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub component: ComponentArgs,
 }

@@ -68,7 +68,7 @@ async fn serve(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<()>
         kafka: args.kafka,
         auth: args.auth,
         migrate: true,
-        settings: Default::default(),
+        settings: args.component.settings(),
     };
     println!("\nBazaar is starting. Open:");
     for component in COMPONENTS {

@@ -2,6 +2,7 @@
 //! microservices modes are the model). It only parses settings and composes the component crates; the
 //! plumbing lives in `bazaar-platform`.
 
+mod admin;
 mod cli;
 mod dev;
 mod operator_cmd;
@@ -70,7 +71,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 kafka: args.kafka,
                 auth: args.auth,
                 migrate: args.migrate,
-                settings: Default::default(),
+                settings: args.component.settings(),
             };
             runtime::serve(components, config, listener, shutdown).await?;
         }
@@ -82,6 +83,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             runtime::migrate(&components, &args.db).await?;
         }
         Command::Dev(args) => dev::run(args).await?,
+        Command::CreateAdmin(args) => admin::run(args).await?,
         Command::Crdgen(args) => operator_cmd::crdgen(args)?,
     }
     Ok(())

@@ -181,21 +181,26 @@ pub async fn serve(
     let kafka = Kafka::connect(&config.kafka, &format!("bazaar-{}", names.join("-")))?;
     let topics: Vec<&'static str> = Topic::ALL.iter().map(|t| t.name()).collect();
     kafka.ensure_topics(&topics).await?;
+    let local_url = local_url(&listener);
+    let mut auth = config.auth.clone();
+    if auth.jwks_url.is_none() && auth.jwks_file.is_none() && names.contains(&"identity") {
+        // Identity runs here: verify with its keys without being told where they are.
+        auth.jwks_url = reqwest::Url::parse(&format!("{local_url}/.well-known/jwks.json")).ok();
+    }
     let verifier = Arc::new(
-        Verifier::from_config(&config.auth)
+        Verifier::from_config(&auth)
             .await
             .map_err(|e| RuntimeError::Auth(e.to_string()))?,
     );
 
     let mut tasks = Vec::new();
-    if config.auth.jwks_url.is_some() {
+    if auth.jwks_url.is_some() {
         tasks.push(tokio::spawn(refresh_keys(
             verifier.clone(),
             shutdown.clone(),
         )));
     }
 
-    let local_url = local_url(&listener);
     let mut api = Router::new();
     let mut dependencies = vec![Dependency::Kafka(kafka.clone())];
     for (component, url) in components.into_iter().zip(urls) {

@@ -43,10 +43,25 @@ impl CatalogClient {
                 .map_err(|e| OrderError::CatalogUnavailable(format!("unreadable quote: {e}")));
         }
         let body: serde_json::Value = response.json().await.unwrap_or_default();
-        let detail = body["detail"]
+        let mut detail = body["detail"]
             .as_str()
             .unwrap_or("the catalog refused to price this request")
             .to_owned();
+        if let Some(errors) = body["errors"].as_array() {
+            let fields: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e["field"].as_str().unwrap_or("?"),
+                        e["message"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect();
+            if !fields.is_empty() {
+                detail = format!("{detail} ({})", fields.join("; "));
+            }
+        }
         if status.is_client_error() {
             Err(OrderError::CatalogRejected(detail))
         } else {

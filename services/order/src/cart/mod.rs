@@ -357,8 +357,12 @@ pub async fn price(
     let mut conn = state.db.acquire().await?;
     let rows = store::lines(&mut conn, cart.id).await?;
     drop(conn);
-    let quote = quote_cart(state, cart, &rows, params).await?;
     let currency = money::currency(&cart.currency)?;
+    let quote = if rows.is_empty() {
+        empty_quote(currency)
+    } else {
+        quote_cart(state, cart, &rows, params).await?
+    };
     let lines = quote
         .lines
         .iter()
@@ -398,6 +402,23 @@ pub async fn price(
         total: quote.total,
         ready_for_checkout: ready,
     })
+}
+
+/// What an empty cart costs; the catalog is not asked.
+fn empty_quote(currency: money::Currency) -> Quote {
+    let zero = Money::zero(currency);
+    Quote {
+        currency: currency.code().to_owned(),
+        lines: Vec::new(),
+        promotions: Vec::new(),
+        coupon: None,
+        shipping_options: Vec::new(),
+        shipping: None,
+        subtotal: zero,
+        discount: zero,
+        shipping_total: zero,
+        total: zero,
+    }
 }
 
 async fn quote_cart(
