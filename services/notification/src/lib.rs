@@ -1,11 +1,27 @@
 //! The notification component: renders and sends email and SMS for order, payment, shipping, stock and account events.
 //!
+//! - Templates (MiniJinja, embedded from `templates/`) for order placed, confirmed, cancelled, shipped and
+//!   delivered, refunds, low stock (to ops) and welcome (on `user.registered`).
+//! - Transports: `log` (default) and SMTP (lettre); see [`NotificationConfig`].
+//! - One delivery per event, recipient and template, even under redelivery; the log is served to admins
+//!   at `/api/notifications/deliveries`.
+//!
 //! Its schema's migrations live in `migrations/notification/`; it exposes its routes and background tasks through
 //! [`COMPONENT`] and touches no other component's schema.
 
-use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running};
+pub mod api;
+pub mod config;
+pub mod notify;
+pub mod templates;
+pub mod transport;
+
+use bazaar_contracts::Topic;
+use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running, Task};
+use bazaar_platform::kafka::Consumer;
+use prometheus::{IntCounterVec, Opts};
 use sqlx::migrate::Migrator;
-use utoipa_axum::router::OpenApiRouter;
+
+pub use config::{NotificationConfig, configure};
 
 static MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/notification");
 
@@ -16,6 +32,47 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
     start: |context| Box::pin(start(context)),
 };
 
-async fn start(_context: Context) -> Result<Running, BoxError> {
-    Ok(Running::new(OpenApiRouter::new()))
+async fn start(context: Context) -> Result<Running, BoxError> {
+    let config = config::current()?;
+    let templates = templates::Templates::load()?;
+    let transport = transport::from_config(&config)?;
+    let sent = IntCounterVec::new(
+        Opts::new(
+            "bazaar_notifications_total",
+            "Notifications by template and outcome (sent, failed, duplicate)",
+        ),
+        &["template", "outcome"],
+    )?;
+    if let Err(error) = context.metrics.registry().register(Box::new(sent.clone())) {
+        tracing::warn!(%error, "notification metric not registered");
+    }
+    tracing::info!(transport = transport.name(), "notifications configured");
+    let notifier = notify::Notifier::new(templates, transport, config.ops_emails.clone(), sent);
+    // Order events and the rest apart, so that a refund waiting for its order's contact never holds up
+    // the order topic.
+    let orders = Consumer::new(
+        "notification-orders",
+        &[Topic::ORDER],
+        notifier.clone(),
+        context.db.clone(),
+        &context.kafka,
+        &context.metrics,
+    )?;
+    let others = Consumer::new(
+        "notification-events",
+        &[Topic::PAYMENT, Topic::INVENTORY, Topic::IDENTITY],
+        notifier,
+        context.db.clone(),
+        &context.kafka,
+        &context.metrics,
+    )?;
+    Ok(Running::new(api::router(context.db.clone()))
+        .with_task(Task::new(
+            "notification-orders",
+            orders.run(context.shutdown.clone()),
+        ))
+        .with_task(Task::new(
+            "notification-events",
+            others.run(context.shutdown.clone()),
+        )))
 }

@@ -1,11 +1,30 @@
 //! The payment component: payment attempts against a provider interface, refunds, idempotency.
 //!
+//! - [`provider::PaymentProvider`] is what Bazaar asks of a provider; [`simulated::SimulatedProvider`] is
+//!   the built-in one (test tokens decide outcomes; latency and failure rate for fault drills).
+//! - [`saga::PaymentSaga`] is the component's part in the order saga: authorize on `payment.requested`,
+//!   capture on `order.confirmed`, void or refund on `order.cancelled`, each at most once per order.
+//! - `/api/payments` shows payments and every provider call to ops and admins.
+//!
 //! Its schema's migrations live in `migrations/payment/`; it exposes its routes and background tasks through
 //! [`COMPONENT`] and touches no other component's schema.
 
-use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running};
+pub mod api;
+pub mod config;
+pub mod metrics;
+pub mod model;
+pub mod provider;
+pub mod saga;
+pub mod simulated;
+
+use std::sync::Arc;
+
+use bazaar_contracts::Topic;
+use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running, Task};
+use bazaar_platform::kafka::Consumer;
 use sqlx::migrate::Migrator;
-use utoipa_axum::router::OpenApiRouter;
+
+pub use config::{PaymentConfig, configure};
 
 static MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/payment");
 
@@ -16,6 +35,35 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
     start: |context| Box::pin(start(context)),
 };
 
-async fn start(_context: Context) -> Result<Running, BoxError> {
-    Ok(Running::new(OpenApiRouter::new()))
+/// The name of the payment component's consumer (and, with the deployment prefix, its group).
+pub const CONSUMER: &str = "payment";
+
+async fn start(context: Context) -> Result<Running, BoxError> {
+    let config = config::current()?;
+    let provider = Arc::new(simulated::SimulatedProvider::new(
+        context.db.clone(),
+        config.simulated_latency(),
+        config.simulated_failure_rate,
+    ));
+    let saga = saga::PaymentSaga {
+        provider,
+        outbox: context.outbox.clone(),
+        metrics: metrics::PaymentMetrics::register(&context.metrics),
+        pool: context.db.clone(),
+        provider_timeout: config.provider_timeout(),
+    };
+    let consumer = Consumer::new(
+        CONSUMER,
+        &[Topic::ORDER],
+        saga,
+        context.db.clone(),
+        &context.kafka,
+        &context.metrics,
+    )?;
+    Ok(
+        Running::new(api::router(context.db.clone())).with_task(Task::new(
+            "payment-saga",
+            consumer.run(context.shutdown.clone()),
+        )),
+    )
 }

@@ -1,0 +1,117 @@
+//! `/api/notifications/deliveries`: the delivery log, for admins.
+
+use axum::extract::State;
+use bazaar_platform::auth::{CurrentUser, Role};
+use bazaar_platform::{ApiJson, ApiQuery, FieldError, Problem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+pub fn router(pool: PgPool) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list_deliveries))
+        .with_state(pool)
+}
+
+/// One message sent.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: Uuid,
+    /// The event that caused it.
+    pub event_id: String,
+    pub event_type: String,
+    /// `order_placed`, `order_confirmed`, `order_cancelled`, `order_shipped`, `order_delivered`,
+    /// `payment_refunded`, `stock_low` or `welcome`.
+    pub template: String,
+    pub recipient: String,
+    pub channel: String,
+    /// `log` or `smtp`.
+    pub transport: String,
+    pub subject: String,
+    pub body: String,
+    pub order_id: Option<Uuid>,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// A page of deliveries, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryPage {
+    pub items: Vec<Delivery>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    pub next_before: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryQuery {
+    /// Only messages to this address.
+    pub recipient: Option<String>,
+    /// Only messages about this order.
+    pub order_id: Option<Uuid>,
+    /// Only messages of this template.
+    pub template: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// Deliveries older than this delivery id (from `nextBefore`).
+    pub before: Option<Uuid>,
+}
+
+/// The delivery log, newest first. Admins only.
+#[utoipa::path(
+    get,
+    path = "/api/notifications/deliveries",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, description = "Deliveries, newest first", body = DeliveryPage),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "notifications"
+)]
+async fn list_deliveries(
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    ApiQuery(query): ApiQuery<DeliveryQuery>,
+) -> Result<ApiJson<DeliveryPage>, Problem> {
+    user.require(Role::Admin)?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Problem::validation(vec![FieldError {
+            field: "limit".to_owned(),
+            message: format!("must be from 1 to {MAX_LIMIT}"),
+        }]));
+    }
+    let mut items = sqlx::query_as::<_, Delivery>(
+        "SELECT id, event_id, event_type, template, recipient, channel, transport, subject, body,
+                order_id, sent_at
+         FROM deliveries
+         WHERE ($1::text IS NULL OR recipient = $1) AND ($2::uuid IS NULL OR order_id = $2)
+           AND ($3::text IS NULL OR template = $3) AND ($4::uuid IS NULL OR id < $4)
+         ORDER BY id DESC LIMIT $5",
+    )
+    .bind(query.recipient.as_deref())
+    .bind(query.order_id)
+    .bind(query.template.as_deref())
+    .bind(query.before)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(&pool)
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_before = more.then(|| items.last().map(|d| d.id)).flatten();
+    Ok(ApiJson(DeliveryPage { items, next_before }))
+}

@@ -1,0 +1,226 @@
+//! The notification component's settings.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// How messages leave the component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportKind {
+    /// Write each rendered message to the log at info level (development; the default).
+    Log,
+    /// Send e-mail through an SMTP server.
+    Smtp,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmtpTls {
+    /// Plain SMTP (a local relay or a test sink); default port 25.
+    None,
+    /// Plain connection upgraded with STARTTLS, required; default port 587.
+    Starttls,
+    /// TLS from the first byte (SMTPS); default port 465.
+    Tls,
+}
+
+/// A setting that must never reach a log: `Debug` prints `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(text.to_owned()))
+    }
+}
+
+/// Settings of the notification component; flatten into the commands that run it (`serve`, `dev`) and
+/// hand the parsed value to [`crate::configure`] before the component starts. Without that, the component
+/// reads the same settings from the environment when it starts.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct NotificationConfig {
+    /// Where messages go: `log` (written to the log) or `smtp`.
+    #[arg(long = "notification-transport", env = "NOTIFICATION_TRANSPORT", value_enum,
+          default_value_t = TransportKind::Log)]
+    pub transport: TransportKind,
+
+    /// The sender of every e-mail, e.g. `Bazaar <no-reply@shop.example>`.
+    #[arg(
+        long = "notification-from",
+        env = "NOTIFICATION_FROM",
+        value_name = "MAILBOX",
+        default_value = "Bazaar <no-reply@bazaar.local>"
+    )]
+    pub from: String,
+
+    /// Who is told about low stock (comma-separated e-mail addresses).
+    #[arg(
+        long = "notification-ops-email",
+        env = "NOTIFICATION_OPS_EMAIL",
+        value_name = "ADDRESS,...",
+        value_delimiter = ',',
+        default_value = "ops@bazaar.local"
+    )]
+    pub ops_emails: Vec<String>,
+
+    /// SMTP server host name.
+    #[arg(
+        long = "smtp-host",
+        env = "NOTIFICATION_SMTP_HOST",
+        value_name = "HOST",
+        default_value = "localhost"
+    )]
+    pub smtp_host: String,
+
+    /// SMTP server port; defaults to 25, 587 or 465 by `--smtp-tls`.
+    #[arg(
+        long = "smtp-port",
+        env = "NOTIFICATION_SMTP_PORT",
+        value_name = "PORT"
+    )]
+    pub smtp_port: Option<u16>,
+
+    /// Transport security: `none`, `starttls` or `tls`.
+    #[arg(long = "smtp-tls", env = "NOTIFICATION_SMTP_TLS", value_enum,
+          default_value_t = SmtpTls::Starttls)]
+    pub smtp_tls: SmtpTls,
+
+    /// SMTP user name (with `--smtp-password`); none means no authentication.
+    #[arg(
+        long = "smtp-username",
+        env = "NOTIFICATION_SMTP_USERNAME",
+        value_name = "USER",
+        requires = "smtp_password"
+    )]
+    pub smtp_username: Option<String>,
+
+    /// SMTP password; prefer the environment variable (a Secret) to the flag.
+    #[arg(
+        long = "smtp-password",
+        env = "NOTIFICATION_SMTP_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub smtp_password: Option<Secret>,
+
+    /// How long one SMTP exchange may take, in seconds.
+    #[arg(long = "smtp-timeout-secs", env = "NOTIFICATION_SMTP_TIMEOUT_SECS", value_name = "SECONDS",
+          default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub smtp_timeout_secs: u64,
+}
+
+impl Default for NotificationConfig {
+    /// The command-line defaults.
+    fn default() -> Self {
+        Self {
+            transport: TransportKind::Log,
+            from: "Bazaar <no-reply@bazaar.local>".to_owned(),
+            ops_emails: vec!["ops@bazaar.local".to_owned()],
+            smtp_host: "localhost".to_owned(),
+            smtp_port: None,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout_secs: 10,
+        }
+    }
+}
+
+impl NotificationConfig {
+    pub fn smtp_port(&self) -> u16 {
+        self.smtp_port.unwrap_or(match self.smtp_tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        })
+    }
+
+    pub fn smtp_timeout(&self) -> Duration {
+        Duration::from_secs(self.smtp_timeout_secs)
+    }
+
+    /// The settings from `NOTIFICATION_*` environment variables alone (defaults for the rest).
+    pub fn from_env() -> Result<Self, clap::Error> {
+        #[derive(Parser)]
+        struct EnvOnly {
+            #[command(flatten)]
+            config: NotificationConfig,
+        }
+        EnvOnly::try_parse_from(["bazaar"]).map(|parsed| parsed.config)
+    }
+}
+
+static CONFIG: RwLock<Option<NotificationConfig>> = RwLock::new(None);
+
+/// Sets the settings the component starts with (the binary calls this with its parsed flags).
+pub fn configure(config: NotificationConfig) {
+    let mut slot = CONFIG
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    *slot = Some(config);
+}
+
+/// The configured settings, else those of the environment.
+pub(crate) fn current() -> Result<NotificationConfig, clap::Error> {
+    let configured = CONFIG
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    match configured {
+        Some(config) => Ok(config),
+        None => NotificationConfig::from_env(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        notification: NotificationConfig,
+    }
+
+    #[test]
+    fn the_default_impl_matches_the_command_line_defaults() {
+        let parsed = Cli::try_parse_from(["bazaar"]).expect("no flags needed");
+        assert_eq!(parsed.notification, NotificationConfig::default());
+    }
+
+    #[test]
+    fn the_password_never_shows_in_debug_output() {
+        let parsed = Cli::try_parse_from([
+            "bazaar",
+            "--smtp-username",
+            "mailer",
+            "--smtp-password",
+            "hunter2",
+            "--notification-ops-email",
+            "a@x.example,b@x.example",
+        ])
+        .expect("valid flags");
+        assert!(!format!("{:?}", parsed.notification).contains("hunter2"));
+        assert_eq!(
+            parsed.notification.ops_emails,
+            ["a@x.example", "b@x.example"]
+        );
+        assert_eq!(parsed.notification.smtp_port(), 587);
+    }
+}

@@ -1,0 +1,223 @@
+//! `/api/payments`: payments and every provider call made for them, for ops and admins.
+
+use axum::extract::State;
+use bazaar_platform::auth::{CurrentUser, Role};
+use bazaar_platform::{ApiJson, ApiPath, ApiQuery, FieldError, Problem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{AssertSqlSafe, PgPool};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::model::{Attempt, AttemptResult, Operation, PAYMENT_COLUMNS, Payment, PaymentStatus};
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 100;
+
+pub fn router(pool: PgPool) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list_payments))
+        .routes(routes!(get_payment))
+        .with_state(pool)
+}
+
+/// An amount of money: a decimal string in the currency's major unit and an ISO 4217 code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AmountView {
+    #[schema(example = "129.00")]
+    pub amount: String,
+    #[schema(example = "USD")]
+    pub currency: String,
+}
+
+/// One call to the payment provider.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptView {
+    pub id: Uuid,
+    pub operation: Operation,
+    pub idempotency_key: String,
+    pub result: AttemptResult,
+    pub detail: Option<String>,
+    pub provider_ref: Option<String>,
+    pub latency_ms: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A payment of an order (one per authorization attempt) with every provider call made for it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub attempt: i32,
+    pub amount: AmountView,
+    pub status: PaymentStatus,
+    /// Why the authorization failed (`declined`, `insufficient_funds`, `provider_unavailable`, `invalid_token`).
+    pub failure_reason: Option<String>,
+    pub provider: String,
+    pub provider_ref: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub attempts: Vec<AttemptView>,
+}
+
+/// A page of payments, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentPage {
+    pub items: Vec<PaymentView>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    pub next_before: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only the payments of this order.
+    pub order_id: Option<Uuid>,
+    /// Page size, 1 to 100 (default 50).
+    pub limit: Option<u32>,
+    /// Payments older than this payment id (from `nextBefore`).
+    pub before: Option<Uuid>,
+}
+
+/// Lists payments, newest first, optionally of one order. Ops and admins only.
+#[utoipa::path(
+    get,
+    path = "/api/payments",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Payments, newest first", body = PaymentPage),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not ops or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "payments"
+)]
+async fn list_payments(
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<ApiJson<PaymentPage>, Problem> {
+    user.require(Role::Ops)?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Problem::validation(vec![FieldError {
+            field: "limit".to_owned(),
+            message: format!("must be from 1 to {MAX_LIMIT}"),
+        }]));
+    }
+    let sql = format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments
+         WHERE ($1::uuid IS NULL OR order_id = $1) AND ($2::uuid IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3"
+    );
+    let mut payments = sqlx::query_as::<_, Payment>(AssertSqlSafe(sql))
+        .bind(query.order_id)
+        .bind(query.before)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&pool)
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    let more = payments.len() > limit as usize;
+    payments.truncate(limit as usize);
+    let next_before = more.then(|| payments.last().map(|p| p.id)).flatten();
+    let ids: Vec<Uuid> = payments.iter().map(|p| p.id).collect();
+    let mut attempts = load_attempts(&pool, &ids).await?;
+    let items = payments
+        .into_iter()
+        .map(|payment| {
+            let own = attempts
+                .extract_if(.., |a| a.payment_id == payment.id)
+                .collect();
+            view(payment, own)
+        })
+        .collect();
+    Ok(ApiJson(PaymentPage { items, next_before }))
+}
+
+/// One payment with its provider calls. Ops and admins only.
+#[utoipa::path(
+    get,
+    path = "/api/payments/{id}",
+    params(("id" = Uuid, Path, description = "The payment id")),
+    responses(
+        (status = 200, description = "The payment", body = PaymentView),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not ops or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "payments"
+)]
+async fn get_payment(
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<ApiJson<PaymentView>, Problem> {
+    user.require(Role::Ops)?;
+    let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1");
+    let payment = sqlx::query_as::<_, Payment>(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&pool)
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .ok_or_else(|| Problem::not_found(format!("No payment {id}.")))?;
+    let attempts = load_attempts(&pool, &[id]).await?;
+    Ok(ApiJson(view(payment, attempts)))
+}
+
+async fn load_attempts(pool: &PgPool, payment_ids: &[Uuid]) -> Result<Vec<Attempt>, Problem> {
+    sqlx::query_as::<_, Attempt>(
+        "SELECT id, payment_id, operation, idempotency_key, result, detail, provider_ref, latency_ms,
+                created_at
+         FROM payment_attempts WHERE payment_id = ANY($1) ORDER BY created_at, id",
+    )
+    .bind(payment_ids)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| Problem::internal(&e))
+}
+
+fn view(payment: Payment, attempts: Vec<Attempt>) -> PaymentView {
+    let amount = bazaar_contracts::money::currency(&payment.currency)
+        .map(|c| bazaar_contracts::Money::from_minor(payment.amount_minor, c).amount())
+        .unwrap_or_else(|_| payment.amount_minor.to_string());
+    PaymentView {
+        id: payment.id,
+        order_id: payment.order_id,
+        order_number: payment.order_number,
+        attempt: payment.attempt,
+        amount: AmountView {
+            amount,
+            currency: payment.currency,
+        },
+        status: payment.status,
+        failure_reason: payment.failure_reason,
+        provider: payment.provider,
+        provider_ref: payment.provider_ref,
+        created_at: payment.created_at,
+        updated_at: payment.updated_at,
+        attempts: attempts
+            .into_iter()
+            .map(|a| AttemptView {
+                id: a.id,
+                operation: a.operation,
+                idempotency_key: a.idempotency_key,
+                result: a.result,
+                detail: a.detail,
+                provider_ref: a.provider_ref,
+                latency_ms: a.latency_ms,
+                created_at: a.created_at,
+            })
+            .collect(),
+    }
+}

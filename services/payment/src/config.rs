@@ -1,0 +1,122 @@
+//! The payment component's settings.
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Settings of the payment component; flatten into the commands that run it (`serve`, `dev`) and hand the
+/// parsed value to [`crate::configure`] before the component starts. Without that, the component reads
+/// the same settings from the environment when it starts.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct PaymentConfig {
+    /// Latency the simulated provider adds to every call, in milliseconds (fault drills).
+    #[arg(long = "payment-simulated-latency-ms", env = "PAYMENT_SIMULATED_LATENCY_MS",
+          value_name = "MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub simulated_latency_ms: u64,
+
+    /// Share of simulated provider calls that time out whatever the token, from 0.0 to 1.0 (fault drills).
+    #[arg(long = "payment-simulated-failure-rate", env = "PAYMENT_SIMULATED_FAILURE_RATE",
+          value_name = "RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub simulated_failure_rate: f64,
+
+    /// How long to wait for the provider before counting a call as timed out, in milliseconds.
+    #[arg(long = "payment-provider-timeout-ms", env = "PAYMENT_PROVIDER_TIMEOUT_MS",
+          value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    pub provider_timeout_ms: u64,
+}
+
+impl Default for PaymentConfig {
+    /// The command-line defaults.
+    fn default() -> Self {
+        Self {
+            simulated_latency_ms: 0,
+            simulated_failure_rate: 0.0,
+            provider_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl PaymentConfig {
+    pub fn simulated_latency(&self) -> Duration {
+        Duration::from_millis(self.simulated_latency_ms)
+    }
+
+    pub fn provider_timeout(&self) -> Duration {
+        Duration::from_millis(self.provider_timeout_ms)
+    }
+
+    /// The settings from `PAYMENT_*` environment variables alone (defaults for the rest).
+    pub fn from_env() -> Result<Self, clap::Error> {
+        #[derive(Parser)]
+        struct EnvOnly {
+            #[command(flatten)]
+            config: PaymentConfig,
+        }
+        EnvOnly::try_parse_from(["bazaar"]).map(|parsed| parsed.config)
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a rate: expected a number from 0.0 to 1.0, e.g. 0.05"
+        )),
+    }
+}
+
+static CONFIG: RwLock<Option<PaymentConfig>> = RwLock::new(None);
+
+/// Sets the settings the component starts with (the binary calls this with its parsed flags).
+pub fn configure(config: PaymentConfig) {
+    let mut slot = CONFIG
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    *slot = Some(config);
+}
+
+/// The configured settings, else those of the environment.
+pub(crate) fn current() -> Result<PaymentConfig, clap::Error> {
+    let configured = CONFIG
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    match configured {
+        Some(config) => Ok(config),
+        None => PaymentConfig::from_env(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        payment: PaymentConfig,
+    }
+
+    #[test]
+    fn the_default_impl_matches_the_command_line_defaults() {
+        let parsed = Cli::try_parse_from(["bazaar"]).expect("no flags needed");
+        assert_eq!(parsed.payment, PaymentConfig::default());
+    }
+
+    #[test]
+    fn failure_rates_outside_zero_to_one_are_refused() {
+        assert!(
+            Cli::try_parse_from(["bazaar", "--payment-simulated-failure-rate", "0.25"]).is_ok()
+        );
+        for bad in ["1.5", "-0.1", "often"] {
+            let flag = format!("--payment-simulated-failure-rate={bad}");
+            let error = Cli::try_parse_from(["bazaar", flag.as_str()])
+                .err()
+                .expect("refused");
+            assert!(error.to_string().contains("0.0 to 1.0"), "{error}");
+        }
+    }
+}
