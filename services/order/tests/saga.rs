@@ -1,0 +1,671 @@
+//! The checkout saga end to end: HTTP in, every component running over real PostgreSQL and the
+//! Kafka-protocol broker, and each outcome checked where shoppers and staff see it: the order's state,
+//! stock on hand and reserved, payments, and notifications sent exactly once.
+
+mod common;
+
+use bazaar_platform::auth::Role;
+use bazaar_platform::component::ComponentSpec;
+use common::{Shop, amount, eventually};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const EVERYTHING: [&ComponentSpec; 5] = [
+    &bazaar_catalog::COMPONENT,
+    &bazaar_order::COMPONENT,
+    &bazaar_inventory::COMPONENT,
+    &bazaar_payment::COMPONENT,
+    &bazaar_notification::COMPONENT,
+];
+
+struct Saga {
+    shop: Shop,
+    ops: String,
+    admin: String,
+}
+
+impl Saga {
+    async fn open(components: &[&'static ComponentSpec]) -> Saga {
+        let shop = Shop::open(components).await;
+        let ops = shop.token("olga-ops", &[Role::Ops]);
+        let admin = shop.token("ada-admin", &[Role::Admin]);
+        Saga { shop, ops, admin }
+    }
+
+    /// Puts `on_hand` units of `sku` in the warehouse.
+    async fn stock(&self, sku: &str, on_hand: i64) {
+        let location = self
+            .shop
+            .call(
+                Method::PUT,
+                "/api/inventory/locations/shop/warehouse",
+                Some(&self.ops),
+                &[],
+                Some(json!({"canShip": true, "priority": 1})),
+            )
+            .await;
+        assert!(location.status.is_success(), "{}", location.body);
+        let stocked = self
+            .shop
+            .call(
+                Method::PUT,
+                &format!("/api/inventory/stock/{sku}/shop/warehouse"),
+                Some(&self.ops),
+                &[],
+                Some(json!({"onHand": on_hand, "reason": "test delivery"})),
+            )
+            .await;
+        assert!(stocked.status.is_success(), "{}", stocked.body);
+    }
+
+    /// (on hand, reserved) of `sku` over all locations.
+    async fn levels(&self, sku: &str) -> (i64, i64) {
+        let stock = self
+            .shop
+            .get(&format!("/api/inventory/stock/{sku}"), Some(&self.ops), &[])
+            .await;
+        let locations = stock.body["locations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let sum = |field: &str| {
+            locations
+                .iter()
+                .map(|l| l[field].as_i64().unwrap_or(0))
+                .sum()
+        };
+        (sum("onHand"), sum("reserved"))
+    }
+
+    async fn checkout(
+        &self,
+        shopper: &str,
+        key: &str,
+        lines: Value,
+        payment_token: &str,
+    ) -> (StatusCode, Value) {
+        let token = self.shop.token(shopper, &[Role::Customer]);
+        let answer = self
+            .shop
+            .post("/api/checkout", Some(&token), &[("idempotency-key", key)], json!({
+                "lines": lines,
+                "currency": "USD",
+                "shippingAddress": {"name": "Sam Shopper", "line1": "1 Market St", "city": "San Francisco",
+                                    "region": "CA", "postalCode": "94105", "country": "US"},
+                "shippingMethod": "standard",
+                "paymentToken": payment_token,
+            }))
+            .await;
+        (answer.status, answer.body)
+    }
+
+    async fn order(&self, id: &str) -> Value {
+        self.shop
+            .get(&format!("/api/orders/{id}"), Some(&self.ops), &[])
+            .await
+            .body
+    }
+
+    /// Waits for the order to reach `state` and returns it.
+    async fn settles(&self, id: &str, state: &str) -> Value {
+        eventually(&format!("order {id} to be {state}"), || async {
+            let order = self.order(id).await;
+            (order["state"] == state).then_some(order)
+        })
+        .await
+    }
+
+    async fn payments(&self, order_id: &str) -> Vec<Value> {
+        let page = self
+            .shop
+            .get(
+                &format!("/api/payments?orderId={order_id}"),
+                Some(&self.ops),
+                &[],
+            )
+            .await;
+        page.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Templates of the notifications sent about the order, sorted.
+    async fn notifications(&self, order_id: &str) -> Vec<String> {
+        let page = self
+            .shop
+            .get(
+                &format!("/api/notifications/deliveries?orderId={order_id}&limit=100"),
+                Some(&self.admin),
+                &[],
+            )
+            .await;
+        let mut templates: Vec<String> = page.body["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| d["template"].as_str().map(str::to_owned))
+            .collect();
+        templates.sort();
+        templates
+    }
+
+    /// Waits until exactly these notifications were sent (and gives stragglers a moment to show up).
+    async fn notified(&self, order_id: &str, expected: &[&str]) {
+        let mut expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+        expected.sort();
+        eventually(&format!("notifications {expected:?}"), || async {
+            (self.notifications(order_id).await == expected).then_some(())
+        })
+        .await;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        assert_eq!(
+            self.notifications(order_id).await,
+            expected,
+            "each sent exactly once"
+        );
+    }
+
+    async fn staff(&self, id: &str, step: &str, body: Option<Value>) -> Value {
+        let answer = self
+            .shop
+            .call(
+                Method::POST,
+                &format!("/api/orders/{id}/{step}"),
+                Some(&self.ops),
+                &[],
+                body.or(Some(json!({}))),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{step}: {}", answer.body);
+        answer.body
+    }
+}
+
+fn id_of(order: &Value) -> String {
+    order["id"].as_str().expect("order id").to_owned()
+}
+
+#[tokio::test]
+async fn a_paid_order_is_confirmed_shipped_and_delivered_with_stock_payment_and_mail_in_step() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 5).await;
+
+    let (status, order) = saga
+        .checkout(
+            "sam",
+            "k-1",
+            json!([{"sku": "RR-42", "quantity": 2}]),
+            "tok_visa",
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{order}");
+    assert_eq!(order["state"], "placed");
+    assert_eq!(amount(&order["total"]), "298.00", "priced by the catalog");
+    let id = id_of(&order);
+
+    saga.settles(&id, "confirmed").await;
+    eventually("sold units to leave the shelf", || async {
+        (saga.levels("RR-42").await == (3, 0)).then_some(())
+    })
+    .await;
+    saga.staff(&id, "pack", None).await;
+    let shipped = saga
+        .staff(
+            &id,
+            "ship",
+            Some(json!({"carrier": "UPS", "trackingNumber": "1Z999"})),
+        )
+        .await;
+    assert_eq!(shipped["trackingNumber"], "1Z999");
+    let delivered = saga.staff(&id, "deliver", None).await;
+    assert_eq!(delivered["state"], "delivered");
+
+    let history: Vec<&str> = delivered["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|t| t["to"].as_str())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "placed",
+            "awaiting_payment",
+            "confirmed",
+            "packed",
+            "shipped",
+            "delivered"
+        ]
+    );
+    let payments = eventually("the capture", || async {
+        let payments = saga.payments(&id).await;
+        (payments.len() == 1 && payments[0]["status"] == "captured").then_some(payments)
+    })
+    .await;
+    assert_eq!(payments[0]["amount"]["amount"], "298.00");
+    saga.notified(
+        &id,
+        &[
+            "order_confirmed",
+            "order_delivered",
+            "order_placed",
+            "order_shipped",
+        ],
+    )
+    .await;
+    saga.shop.close().await;
+}
+
+#[tokio::test]
+async fn an_order_for_more_than_is_in_stock_is_cancelled_and_nothing_is_charged() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 1).await;
+    let (status, order) = saga
+        .checkout(
+            "sam",
+            "k-2",
+            json!([{"sku": "RR-42", "quantity": 2}]),
+            "tok_visa",
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{order}");
+    let id = id_of(&order);
+
+    let cancelled = saga.settles(&id, "cancelled").await;
+    assert_eq!(cancelled["cancelReason"], "out_of_stock");
+    assert_eq!(saga.levels("RR-42").await, (1, 0));
+    assert!(
+        saga.payments(&id).await.is_empty(),
+        "payment was never asked"
+    );
+    saga.notified(&id, &["order_cancelled", "order_placed"])
+        .await;
+    saga.shop.close().await;
+}
+
+#[tokio::test]
+async fn a_declined_payment_cancels_the_order_and_releases_its_stock() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 3).await;
+    let (_, order) = saga
+        .checkout(
+            "sam",
+            "k-3",
+            json!([{"sku": "RR-42", "quantity": 1}]),
+            "tok_declined",
+        )
+        .await;
+    let id = id_of(&order);
+
+    let cancelled = saga.settles(&id, "cancelled").await;
+    assert_eq!(cancelled["cancelReason"], "payment_failed");
+    eventually("the reservation to be released", || async {
+        (saga.levels("RR-42").await == (3, 0)).then_some(())
+    })
+    .await;
+    let payments = saga.payments(&id).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["status"], "failed");
+    saga.notified(&id, &["order_cancelled", "order_placed"])
+        .await;
+    saga.shop.close().await;
+}
+
+#[tokio::test]
+async fn a_provider_timeout_is_retried_and_the_second_attempt_confirms_the_order() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 3).await;
+    let (_, order) = saga
+        .checkout(
+            "sam",
+            "k-4",
+            json!([{"sku": "RR-42", "quantity": 1}]),
+            "tok_timeout_once",
+        )
+        .await;
+    let id = id_of(&order);
+
+    saga.settles(&id, "confirmed").await;
+    let payments = eventually("the capture", || async {
+        let payments = saga.payments(&id).await;
+        payments
+            .iter()
+            .any(|p| p["status"] == "captured")
+            .then_some(payments)
+    })
+    .await;
+    let mut outcomes: Vec<(i64, String)> = payments
+        .iter()
+        .map(|p| {
+            (
+                p["attempt"].as_i64().unwrap_or(0),
+                p["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [(1, "failed".to_owned()), (2, "captured".to_owned())]
+    );
+    eventually("the sale to be committed", || async {
+        (saga.levels("RR-42").await == (2, 0)).then_some(())
+    })
+    .await;
+    saga.notified(&id, &["order_confirmed", "order_placed"])
+        .await;
+    saga.shop.close().await;
+}
+
+#[tokio::test]
+async fn cancelling_a_confirmed_order_refunds_the_payment_and_restocks() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 4).await;
+    let (_, order) = saga
+        .checkout(
+            "sam",
+            "k-5",
+            json!([{"sku": "RR-42", "quantity": 2}]),
+            "tok_visa",
+        )
+        .await;
+    let id = id_of(&order);
+    saga.settles(&id, "confirmed").await;
+    eventually("the capture", || async {
+        saga.payments(&id)
+            .await
+            .iter()
+            .any(|p| p["status"] == "captured")
+            .then_some(())
+    })
+    .await;
+
+    let sam = saga.shop.token("sam", &[Role::Customer]);
+    let cancelled = saga
+        .shop
+        .post(
+            &format!("/api/orders/{id}/cancel"),
+            Some(&sam),
+            &[],
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body["cancelReason"], "requested_by_customer");
+
+    eventually("the refund", || async {
+        saga.payments(&id)
+            .await
+            .iter()
+            .any(|p| p["status"] == "refunded")
+            .then_some(())
+    })
+    .await;
+    eventually("the restock", || async {
+        (saga.levels("RR-42").await == (4, 0)).then_some(())
+    })
+    .await;
+    saga.notified(
+        &id,
+        &[
+            "order_cancelled",
+            "order_confirmed",
+            "order_placed",
+            "payment_refunded",
+        ],
+    )
+    .await;
+
+    let again = saga
+        .shop
+        .post(
+            &format!("/api/orders/{id}/cancel"),
+            Some(&sam),
+            &[],
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::CONFLICT,
+        "a cancelled order cannot be cancelled again"
+    );
+    saga.shop.close().await;
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_returns_the_same_order_and_a_different_body_is_refused() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 5).await;
+    let lines = json!([{"sku": "RR-42", "quantity": 1}]);
+    let (first_status, first) = saga
+        .checkout("sam", "same-key", lines.clone(), "tok_visa")
+        .await;
+    let (second_status, second) = saga.checkout("sam", "same-key", lines, "tok_visa").await;
+    assert_eq!(
+        (first_status, second_status),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    assert_eq!(
+        first["id"], second["id"],
+        "a retried checkout is the same order"
+    );
+
+    let (status, problem) = saga
+        .checkout(
+            "sam",
+            "same-key",
+            json!([{"sku": "RR-42", "quantity": 2}]),
+            "tok_visa",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    let id = id_of(&first);
+    saga.settles(&id, "confirmed").await;
+    eventually("the capture", || async {
+        saga.payments(&id)
+            .await
+            .iter()
+            .any(|p| p["status"] == "captured")
+            .then_some(())
+    })
+    .await;
+    eventually("one unit sold, not two", || async {
+        (saga.levels("RR-42").await == (4, 0)).then_some(())
+    })
+    .await;
+    assert_eq!(saga.payments(&id).await.len(), 1, "charged once");
+    let sam = saga.shop.token("sam", &[Role::Customer]);
+    let mine = saga.shop.get("/api/orders", Some(&sam), &[]).await;
+    assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(1));
+    saga.shop.close().await;
+}
+
+#[tokio::test]
+async fn many_shoppers_racing_for_the_last_units_buy_exactly_those_units() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 3).await;
+    let checkouts = (0..12).map(|i| {
+        let saga = &saga;
+        async move {
+            let (status, order) = saga
+                .checkout(
+                    &format!("racer-{i}"),
+                    &format!("race-{i}"),
+                    json!([{"sku": "RR-42", "quantity": 1}]),
+                    "tok_visa",
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{order}");
+            id_of(&order)
+        }
+    });
+    let ids = futures::future::join_all(checkouts).await;
+    let mut outcomes = Vec::new();
+    for id in &ids {
+        let settled = eventually("every order to settle", || async {
+            let order = saga.order(id).await;
+            matches!(order["state"].as_str(), Some("confirmed" | "cancelled")).then_some(order)
+        })
+        .await;
+        outcomes.push(settled["state"].as_str().unwrap_or_default().to_owned());
+    }
+    let confirmed = outcomes.iter().filter(|s| *s == "confirmed").count();
+    assert_eq!(
+        confirmed, 3,
+        "exactly the three units were sold: {outcomes:?}"
+    );
+    eventually(
+        "every sale committed and every rejection released",
+        || async { (saga.levels("RR-42").await == (0, 0)).then_some(()) },
+    )
+    .await;
+    saga.shop.close().await;
+}
+
+#[tokio::test]
+async fn bad_checkout_input_is_a_clear_4xx_and_creates_no_order() {
+    let saga = Saga::open(&[&bazaar_catalog::COMPONENT, &bazaar_order::COMPONENT]).await;
+    let sam = saga.shop.token("sam", &[Role::Customer]);
+    let good = json!({
+        "lines": [{"sku": "RR-42", "quantity": 1}], "currency": "USD",
+        "shippingAddress": {"name": "Sam", "line1": "1 Market St", "city": "SF", "postalCode": "94105", "country": "US"},
+        "shippingMethod": "standard", "paymentToken": "tok_visa"
+    });
+    let with = |path: &str, value: Value| {
+        let mut body = good.clone();
+        let mut target = &mut body;
+        let parts: Vec<&str> = path.split('.').collect();
+        for part in &parts[..parts.len() - 1] {
+            target = &mut target[*part];
+        }
+        target[parts[parts.len() - 1]] = value;
+        body
+    };
+    let cases = [
+        (
+            with("lines", json!([{"sku": "RR-42", "quantity": 0}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            with("lines", json!([{"sku": "RR-42", "quantity": 1000000}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            with("lines", json!([{"sku": "NO-SUCH", "quantity": 1}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (with("lines", json!([])), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            with("shippingAddress.country", json!("USA")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            with("shippingMethod", json!("teleport")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            with("paymentToken", json!("")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            with("lines", json!("lots")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (i, (body, status)) in cases.into_iter().enumerate() {
+        let key = format!("bad-{i}");
+        let answer = saga
+            .shop
+            .post(
+                "/api/checkout",
+                Some(&sam),
+                &[("idempotency-key", key.as_str())],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(answer.status, status, "{body}: {}", answer.body);
+        assert_eq!(answer.headers["content-type"], "application/problem+json");
+    }
+    let no_key = saga
+        .shop
+        .post("/api/checkout", Some(&sam), &[], good.clone())
+        .await;
+    assert_eq!(no_key.status, StatusCode::BAD_REQUEST, "{}", no_key.body);
+    let no_token = saga
+        .shop
+        .post(
+            "/api/checkout",
+            None,
+            &[("idempotency-key", "x")],
+            good.clone(),
+        )
+        .await;
+    assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+    let forged = saga
+        .shop
+        .post(
+            "/api/checkout",
+            Some("eyJhbGciOiJub25lIn0.e30."),
+            &[("idempotency-key", "x")],
+            good.clone(),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    let malformed = saga
+        .shop
+        .http
+        .post(format!("{}/api/checkout", saga.shop.running.base_url))
+        .bearer_auth(&sam)
+        .header("idempotency-key", "m")
+        .header("content-type", "application/json")
+        .body("{\"lines\": [")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+
+    let mine = saga.shop.get("/api/orders", Some(&sam), &[]).await;
+    assert_eq!(
+        mine.body["items"].as_array().map(Vec::len),
+        Some(0),
+        "no order was created"
+    );
+
+    // Someone else's order is nobody's business: it does not exist for them.
+    let (_, order) = saga
+        .checkout(
+            "sam",
+            "real",
+            json!([{"sku": "RR-42", "quantity": 1}]),
+            "tok_visa",
+        )
+        .await;
+    let eve = saga.shop.token("eve", &[Role::Customer]);
+    let foreign = saga
+        .shop
+        .get(&format!("/api/orders/{}", id_of(&order)), Some(&eve), &[])
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let foreign_cancel = saga
+        .shop
+        .post(
+            &format!("/api/orders/{}/cancel", id_of(&order)),
+            Some(&eve),
+            &[],
+            json!({}),
+        )
+        .await;
+    assert_eq!(foreign_cancel.status, StatusCode::NOT_FOUND);
+    let shopper_ships = saga
+        .shop
+        .post(
+            &format!("/api/orders/{}/ship", id_of(&order)),
+            Some(&sam),
+            &[],
+            json!({"carrier": "UPS", "trackingNumber": "1"}),
+        )
+        .await;
+    assert_eq!(shopper_ships.status, StatusCode::FORBIDDEN);
+    saga.shop.close().await;
+}
