@@ -34,6 +34,9 @@ pub enum Command {
     CreateAdmin(crate::admin::CreateAdminArgs),
     /// Write the CustomResourceDefinitions of Product, Store, Fulfillment and Promotion (crds/*.yaml).
     Crdgen(crate::operator_cmd::CrdgenArgs),
+    /// Run the Kubernetes operator: reconcile Product, Store, Fulfillment and Promotion resources into the
+    /// catalog schema (one replica leads, through a Lease), until SIGTERM/SIGINT.
+    Operator(crate::operator_cmd::OperatorArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -96,13 +99,27 @@ pub struct ServeArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ComponentArgs {
     #[command(flatten)]
+    pub identity: bazaar_identity::IdentityConfig,
+
+    #[command(flatten)]
     pub order: bazaar_order::OrderConfig,
+
+    #[command(flatten)]
+    pub payment: bazaar_payment::PaymentConfig,
+
+    #[command(flatten)]
+    pub notification: bazaar_notification::NotificationConfig,
 }
 
 impl ComponentArgs {
-    /// The settings as components read them.
-    pub fn settings(&self) -> bazaar_platform::component::Settings {
-        bazaar_platform::component::Settings::default().with(self.order.clone())
+    /// The settings as components read them; identity issues tokens for the issuer and audience that
+    /// every component verifies.
+    pub fn settings(&self, auth: &AuthConfig) -> bazaar_platform::component::Settings {
+        bazaar_platform::component::Settings::default()
+            .with(self.identity.clone().with_auth(auth))
+            .with(self.order.clone())
+            .with(self.payment.clone())
+            .with(self.notification.clone())
     }
 }
 

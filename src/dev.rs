@@ -58,6 +58,7 @@ pub async fn run(mut args: DevArgs) -> anyhow::Result<()> {
 async fn serve(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let base = format!("http://{}", listener.local_addr()?);
+    let settings = args.component.settings(&args.auth);
     let config = ServeConfig {
         http: HttpConfig {
             addr: args.addr,
@@ -68,7 +69,7 @@ async fn serve(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<()>
         kafka: args.kafka,
         auth: args.auth,
         migrate: true,
-        settings: args.component.settings(),
+        settings,
     };
     println!("\nBazaar is starting. Open:");
     for component in COMPONENTS {

@@ -65,13 +65,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let shutdown = CancellationToken::new();
             cancel_on_signal(shutdown.clone());
             let listener = tokio::net::TcpListener::bind(args.http.addr).await?;
+            let settings = args.component.settings(&args.auth);
             let config = ServeConfig {
                 http: args.http,
                 db: args.db,
                 kafka: args.kafka,
                 auth: args.auth,
                 migrate: args.migrate,
-                settings: args.component.settings(),
+                settings,
             };
             runtime::serve(components, config, listener, shutdown).await?;
         }
@@ -85,6 +86,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Dev(args) => dev::run(args).await?,
         Command::CreateAdmin(args) => admin::run(args).await?,
         Command::Crdgen(args) => operator_cmd::crdgen(args)?,
+        Command::Operator(args) => operator_cmd::operator(args).await?,
     }
     Ok(())
 }

@@ -79,7 +79,8 @@ impl ServeConfig {
             db: DatabaseConfig {
                 url: Some(database_url.to_owned()),
                 schema_prefix: format!("{prefix}_"),
-                max_connections: 5,
+                // Small pools: parallel tests each run several components against one server.
+                max_connections: 3,
                 ..DatabaseConfig::default()
             },
             kafka: KafkaConfig {

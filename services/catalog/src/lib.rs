@@ -1,11 +1,29 @@
-//! The catalog component: the read side of merchandising (products, variants, categories, search, stores, shipping options, effective prices).
+//! The catalog component: the read side of merchandising (products, variants, categories, search, stores,
+//! shipping options, effective prices).
 //!
-//! Its schema's migrations live in `migrations/catalog/`; it exposes its routes and background tasks through
-//! [`COMPONENT`] and touches no other component's schema.
+//! - [`model`]: the catalog's own types for Product, Store, Fulfillment and Promotion (no Kubernetes in
+//!   them; the operator maps its resources into these).
+//! - [`write`]: the idempotent projection functions the operator calls in its transaction; each change
+//!   writes a catalog event through the outbox.
+//! - [`pricing`]: the one pricing engine (promotions, shipping), pure and deterministic.
+//! - [`api`]: the HTTP API under `/api/catalog`, with ETags and an in-process cache ([`cache`]) that
+//!   catalog events invalidate.
+//! - [`seed`]: a small realistic shop, loaded through [`write`].
+//!
+//! Its schema's migrations live in `migrations/catalog/`; it touches no other component's schema.
 
-use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running};
+pub mod api;
+pub mod cache;
+pub mod model;
+pub mod pricing;
+mod read;
+pub mod seed;
+pub mod write;
+
+use bazaar_contracts::Topic;
+use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running, Task};
+use bazaar_platform::kafka::Consumer;
 use sqlx::migrate::Migrator;
-use utoipa_axum::router::OpenApiRouter;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/catalog");
 
@@ -16,6 +34,29 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
     start: |context| Box::pin(start(context)),
 };
 
-async fn start(_context: Context) -> Result<Running, BoxError> {
-    Ok(Running::new(OpenApiRouter::new()))
+async fn start(context: Context) -> Result<Running, BoxError> {
+    let state = api::CatalogState::new(context.db.clone());
+    // Every replica must see every catalog event to invalidate its own cache, so each process joins its
+    // own consumer group: the name carries a fresh id. (Consumers sharing a group would split the
+    // partitions between them, and most replicas would never hear of most changes.)
+    let consumer_name = cache::consumer_name();
+    let consumer = Consumer::new(
+        &consumer_name,
+        &[Topic::CATALOG],
+        cache::Invalidate::new(state.cache.clone()),
+        context.db.clone(),
+        &context.kafka,
+        &context.metrics,
+    )?;
+    let sweep_pool = context.db.clone();
+    let shutdown = context.shutdown.clone();
+    let sweep_name = consumer_name.clone();
+    let task = Task::new(
+        format!("catalog cache invalidation ({consumer_name})"),
+        async move {
+            cache::sweep_old_inbox_rows(&sweep_pool, &sweep_name).await;
+            consumer.run(shutdown).await;
+        },
+    );
+    Ok(Running::new(api::router(state)).with_task(task))
 }

@@ -2,10 +2,9 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::RwLock;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::ValueEnum;
 
 /// How messages leave the component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -50,9 +49,8 @@ impl FromStr for Secret {
     }
 }
 
-/// Settings of the notification component; flatten into the commands that run it (`serve`, `dev`) and
-/// hand the parsed value to [`crate::configure`] before the component starts. Without that, the component
-/// reads the same settings from the environment when it starts.
+/// Settings of the notification component; the binary flattens them into `serve` and `dev` and hands them
+/// to the component through `Context::settings` (defaults when none were given, e.g. in tests).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct NotificationConfig {
     /// Where messages go: `log` (written to the log) or `smtp`.
@@ -155,42 +153,12 @@ impl NotificationConfig {
         Duration::from_secs(self.smtp_timeout_secs)
     }
 
-    /// The settings from `NOTIFICATION_*` environment variables alone (defaults for the rest).
-    pub fn from_env() -> Result<Self, clap::Error> {
-        #[derive(Parser)]
-        struct EnvOnly {
-            #[command(flatten)]
-            config: NotificationConfig,
-        }
-        EnvOnly::try_parse_from(["bazaar"]).map(|parsed| parsed.config)
-    }
-}
-
-static CONFIG: RwLock<Option<NotificationConfig>> = RwLock::new(None);
-
-/// Sets the settings the component starts with (the binary calls this with its parsed flags).
-pub fn configure(config: NotificationConfig) {
-    let mut slot = CONFIG
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    *slot = Some(config);
-}
-
-/// The configured settings, else those of the environment.
-pub(crate) fn current() -> Result<NotificationConfig, clap::Error> {
-    let configured = CONFIG
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
-    match configured {
-        Some(config) => Ok(config),
-        None => NotificationConfig::from_env(),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[derive(Parser)]
     struct Cli {

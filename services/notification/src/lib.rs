@@ -21,7 +21,7 @@ use bazaar_platform::kafka::Consumer;
 use prometheus::{IntCounterVec, Opts};
 use sqlx::migrate::Migrator;
 
-pub use config::{NotificationConfig, configure};
+pub use config::NotificationConfig;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/notification");
 
@@ -33,7 +33,7 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
 };
 
 async fn start(context: Context) -> Result<Running, BoxError> {
-    let config = config::current()?;
+    let config: NotificationConfig = context.settings.get();
     let templates = templates::Templates::load()?;
     let transport = transport::from_config(&config)?;
     let sent = IntCounterVec::new(

@@ -49,7 +49,9 @@ impl OrderState {
         let next = match (self, step) {
             (Placed, Step::StockReserved) => Some(AwaitingPayment),
             (Placed, Step::StockRejected) => Some(Cancelled),
-            (Placed | AwaitingPayment, Step::ReservationExpired) => Some(Cancelled),
+            // A reservation can expire just as payment confirms the order: without stock the order
+            // cannot be fulfilled, so it is cancelled and its payment refunded.
+            (Placed | AwaitingPayment | Confirmed, Step::ReservationExpired) => Some(Cancelled),
             (AwaitingPayment, Step::PaymentAuthorized) => Some(Confirmed),
             (AwaitingPayment, Step::PaymentRetry) => Some(AwaitingPayment),
             (AwaitingPayment, Step::PaymentFailed) => Some(Cancelled),
@@ -150,6 +152,7 @@ mod tests {
         assert_eq!(Placed.on(Step::StockRejected), Ok(Cancelled));
         assert_eq!(AwaitingPayment.on(Step::PaymentFailed), Ok(Cancelled));
         assert_eq!(AwaitingPayment.on(Step::ReservationExpired), Ok(Cancelled));
+        assert_eq!(Confirmed.on(Step::ReservationExpired), Ok(Cancelled), "expired as payment confirmed");
         assert_eq!(AwaitingPayment.on(Step::PaymentRetry), Ok(AwaitingPayment));
     }
 

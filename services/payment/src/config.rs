@@ -1,13 +1,10 @@
 //! The payment component's settings.
 
-use std::sync::RwLock;
 use std::time::Duration;
 
-use clap::Parser;
 
-/// Settings of the payment component; flatten into the commands that run it (`serve`, `dev`) and hand the
-/// parsed value to [`crate::configure`] before the component starts. Without that, the component reads
-/// the same settings from the environment when it starts.
+/// Settings of the payment component; the binary flattens them into `serve` and `dev` and hands them to the
+/// component through `Context::settings` (defaults when none were given, e.g. in tests).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct PaymentConfig {
     /// Latency the simulated provider adds to every call, in milliseconds (fault drills).
@@ -48,15 +45,6 @@ impl PaymentConfig {
         Duration::from_millis(self.provider_timeout_ms)
     }
 
-    /// The settings from `PAYMENT_*` environment variables alone (defaults for the rest).
-    pub fn from_env() -> Result<Self, clap::Error> {
-        #[derive(Parser)]
-        struct EnvOnly {
-            #[command(flatten)]
-            config: PaymentConfig,
-        }
-        EnvOnly::try_parse_from(["bazaar"]).map(|parsed| parsed.config)
-    }
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -68,31 +56,10 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-static CONFIG: RwLock<Option<PaymentConfig>> = RwLock::new(None);
-
-/// Sets the settings the component starts with (the binary calls this with its parsed flags).
-pub fn configure(config: PaymentConfig) {
-    let mut slot = CONFIG
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    *slot = Some(config);
-}
-
-/// The configured settings, else those of the environment.
-pub(crate) fn current() -> Result<PaymentConfig, clap::Error> {
-    let configured = CONFIG
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
-    match configured {
-        Some(config) => Ok(config),
-        None => PaymentConfig::from_env(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[derive(Parser)]
     struct Cli {

@@ -24,7 +24,7 @@ use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running, Task
 use bazaar_platform::kafka::Consumer;
 use sqlx::migrate::Migrator;
 
-pub use config::{PaymentConfig, configure};
+pub use config::PaymentConfig;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/payment");
 
@@ -39,7 +39,7 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
 pub const CONSUMER: &str = "payment";
 
 async fn start(context: Context) -> Result<Running, BoxError> {
-    let config = config::current()?;
+    let config: PaymentConfig = context.settings.get();
     let provider = Arc::new(simulated::SimulatedProvider::new(
         context.db.clone(),
         config.simulated_latency(),

@@ -59,9 +59,9 @@ impl Harness {
             jwks_file: Some(jwks),
             ..AuthConfig::default()
         };
-        let serve = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth);
+        let serve = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth)
+            .with_settings(config);
         let kafka = Kafka::connect(&serve.kafka, "notification-test").expect("producer");
-        bazaar_notification::configure(config);
         let running = spawn(&[&bazaar_notification::COMPONENT], serve)
             .await
             .expect("notification component started");

@@ -95,7 +95,8 @@ pub async fn announce_cancellation(
                 reason,
                 detail: detail.to_owned(),
                 lines,
-                restock: advanced.from.stock_committed(),
+                // Expired stock was never committed, so there is nothing to put back.
+                restock: advanced.from.stock_committed() && reason != CancellationReason::ReservationExpired,
             },
         )
         .await?;

@@ -44,9 +44,9 @@ impl Harness {
             jwks_file: Some(jwks),
             ..AuthConfig::default()
         };
-        let serve = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth);
+        let serve = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth)
+            .with_settings(config);
         let kafka = Kafka::connect(&serve.kafka, "payment-test").expect("producer");
-        bazaar_payment::configure(config);
         let running = spawn(&[&bazaar_payment::COMPONENT], serve)
             .await
             .expect("payment component started");

@@ -1,0 +1,397 @@
+//! Queries of the read side. Reads never see Draft or Archived products.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::model::{Fulfillment, Product, Promotion, Store};
+
+/// Everything small enough to hold whole: promotions, fulfillment policies and stores.
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    pub promotions: Vec<Promotion>,
+    pub fulfillments: Vec<Fulfillment>,
+    pub stores: Vec<Store>,
+}
+
+fn parse_specs<T: DeserializeOwned>(table: &str, specs: Vec<serde_json::Value>) -> Vec<T> {
+    specs
+        .into_iter()
+        .filter_map(|spec| {
+            serde_json::from_value(spec)
+                .map_err(|error| tracing::warn!(table, %error, "unreadable catalog row skipped"))
+                .ok()
+        })
+        .collect()
+}
+
+pub async fn load_reference(pool: &PgPool) -> sqlx::Result<Reference> {
+    let promotions = sqlx::query_scalar("SELECT spec FROM promotions ORDER BY namespace, name")
+        .fetch_all(pool)
+        .await?;
+    let fulfillments = sqlx::query_scalar("SELECT spec FROM fulfillments ORDER BY namespace, name")
+        .fetch_all(pool)
+        .await?;
+    let stores = sqlx::query_scalar("SELECT spec FROM stores ORDER BY namespace, name")
+        .fetch_all(pool)
+        .await?;
+    Ok(Reference {
+        promotions: parse_specs("promotions", promotions),
+        fulfillments: parse_specs("fulfillments", fulfillments),
+        stores: parse_specs("stores", stores),
+    })
+}
+
+/// The products owning any of `skus`, whatever their lifecycle (the engine flags what is not for sale).
+pub async fn products_for_skus(pool: &PgPool, skus: &[String]) -> sqlx::Result<Vec<Product>> {
+    let specs = sqlx::query_scalar(
+        "SELECT p.spec FROM products p
+         WHERE p.id IN (SELECT product_id FROM variants WHERE sku = ANY($1))
+         ORDER BY p.namespace, p.name",
+    )
+    .bind(skus)
+    .fetch_all(pool)
+    .await?;
+    Ok(parse_specs("products", specs))
+}
+
+pub async fn active_product_by_slug(pool: &PgPool, slug: &str) -> sqlx::Result<Option<Product>> {
+    let spec: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT spec FROM products WHERE slug = $1 AND lifecycle = 'Active'")
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?;
+    Ok(spec.and_then(|s| parse_specs("products", vec![s]).pop()))
+}
+
+/// Active products per category path.
+pub async fn category_counts(pool: &PgPool) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT category, count(*) FROM products WHERE lifecycle = 'Active'
+         GROUP BY category ORDER BY category",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Active retail stores within `radius_km` of a point, nearest first (ties by name), with distances.
+pub async fn stores_near(
+    pool: &PgPool,
+    lat: f64,
+    lon: f64,
+    radius_km: f64,
+    pickup_only: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<(Store, f64)>> {
+    // Haversine on a sphere of the Earth's mean radius; plenty for "stores near me".
+    let rows: Vec<(serde_json::Value, f64)> = sqlx::query_as(
+        "SELECT spec, distance_km FROM (
+             SELECT spec, namespace, name,
+                    2 * 6371.0088 * asin(least(1.0, sqrt(
+                        power(sin(radians(latitude - $1) / 2), 2) +
+                        cos(radians($1)) * cos(radians(latitude)) * power(sin(radians(longitude - $2) / 2), 2)
+                    ))) AS distance_km
+             FROM stores
+             WHERE active AND kind = 'Retail' AND (pickup OR NOT $4)
+         ) s
+         WHERE distance_km <= $3
+         ORDER BY distance_km, namespace, name
+         LIMIT $5",
+    )
+    .bind(lat)
+    .bind(lon)
+    .bind(radius_km)
+    .bind(pickup_only)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(spec, distance)| {
+            parse_specs::<Store>("stores", vec![spec])
+                .pop()
+                .map(|s| (s, distance))
+        })
+        .collect())
+}
+
+/// How a product list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Best text match first (with `q`); without `q`, featured first, then newest.
+    Relevance,
+    Newest,
+    Title,
+    /// Lowest price in `currency` first.
+    PriceAsc,
+    /// Highest price in `currency` first.
+    PriceDesc,
+}
+
+impl Sort {
+    pub fn needs_currency(self) -> bool {
+        matches!(self, Sort::PriceAsc | Sort::PriceDesc)
+    }
+}
+
+/// Where the next page starts: the sort key of the last item shown. Opaque to clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "s", rename_all = "snake_case")]
+pub enum CursorKey {
+    Relevance { r: f32, id: Uuid },
+    Featured { f: bool, t: DateTime<Utc>, id: Uuid },
+    Newest { t: DateTime<Utc>, id: Uuid },
+    Title { t: String, id: Uuid },
+    PriceAsc { c: String, p: i64, id: Uuid },
+    PriceDesc { c: String, p: i64, id: Uuid },
+}
+
+impl CursorKey {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(text: &str) -> Option<CursorKey> {
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// A validated product search.
+#[derive(Debug, Clone)]
+pub struct ProductFilter {
+    pub category: Option<String>,
+    pub text: Option<String>,
+    pub featured: Option<bool>,
+    /// ISO code; needed for price bounds and price sorts.
+    pub currency: Option<String>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    pub sort: Sort,
+    pub after: Option<CursorKey>,
+    pub limit: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ListedRow {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub spec: serde_json::Value,
+    pub title_key: String,
+    pub featured: bool,
+    pub price: Option<i64>,
+    pub rank: f32,
+}
+
+/// One page of products and the key to continue after it.
+pub async fn list_products(
+    pool: &PgPool,
+    filter: &ProductFilter,
+) -> sqlx::Result<(Vec<(Product, Option<i64>)>, Option<CursorKey>)> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT id, created_at, spec, title_key, featured, price, rank FROM (
+           SELECT p.id, p.created_at, p.spec, lower(p.title) AS title_key, p.featured, ",
+    );
+    match &filter.currency {
+        Some(currency) => {
+            q.push(
+                "(SELECT min(vp.amount_minor) FROM variants v JOIN variant_prices vp ON vp.sku = v.sku
+                  WHERE v.product_id = p.id AND vp.currency = ",
+            );
+            q.push_bind(currency.clone());
+            q.push(") AS price, ");
+        }
+        None => {
+            q.push("NULL::bigint AS price, ");
+        }
+    }
+    match &filter.text {
+        Some(text) => {
+            q.push("ts_rank(p.search, websearch_to_tsquery('english', ");
+            q.push_bind(text.clone());
+            q.push(")) AS rank ");
+        }
+        None => {
+            q.push("0::real AS rank ");
+        }
+    }
+    q.push("FROM products p WHERE p.lifecycle = 'Active'");
+    if let Some(category) = &filter.category {
+        q.push(" AND (p.category = ");
+        q.push_bind(category.clone());
+        q.push(" OR starts_with(p.category, ");
+        q.push_bind(format!("{category}/"));
+        q.push("))");
+    }
+    if let Some(text) = &filter.text {
+        q.push(" AND p.search @@ websearch_to_tsquery('english', ");
+        q.push_bind(text.clone());
+        q.push(")");
+    }
+    if let Some(featured) = filter.featured {
+        q.push(" AND p.featured = ");
+        q.push_bind(featured);
+    }
+    q.push(") s WHERE true");
+    if filter.currency.is_some()
+        && (filter.sort.needs_currency()
+            || filter.min_price.is_some()
+            || filter.max_price.is_some())
+    {
+        q.push(" AND price IS NOT NULL");
+    }
+    if let Some(min) = filter.min_price {
+        q.push(" AND price >= ");
+        q.push_bind(min);
+    }
+    if let Some(max) = filter.max_price {
+        q.push(" AND price <= ");
+        q.push_bind(max);
+    }
+    if let Some(after) = &filter.after {
+        match after {
+            CursorKey::Relevance { r, id } => {
+                q.push(" AND (rank, id) < (");
+                q.push_bind(*r);
+                q.push("::real, ");
+                q.push_bind(*id);
+                q.push(")");
+            }
+            CursorKey::Featured { f, t, id } => {
+                q.push(" AND (featured, created_at, id) < (");
+                q.push_bind(*f);
+                q.push(", ");
+                q.push_bind(*t);
+                q.push(", ");
+                q.push_bind(*id);
+                q.push(")");
+            }
+            CursorKey::Newest { t, id } => {
+                q.push(" AND (created_at, id) < (");
+                q.push_bind(*t);
+                q.push(", ");
+                q.push_bind(*id);
+                q.push(")");
+            }
+            CursorKey::Title { t, id } => {
+                q.push(" AND (title_key, id) > (");
+                q.push_bind(t.clone());
+                q.push(", ");
+                q.push_bind(*id);
+                q.push(")");
+            }
+            CursorKey::PriceAsc { p, id, .. } => {
+                q.push(" AND (price, id) > (");
+                q.push_bind(*p);
+                q.push(", ");
+                q.push_bind(*id);
+                q.push(")");
+            }
+            CursorKey::PriceDesc { p, id, .. } => {
+                q.push(" AND (price, id) < (");
+                q.push_bind(*p);
+                q.push(", ");
+                q.push_bind(*id);
+                q.push(")");
+            }
+        }
+    }
+    let with_text = filter.text.is_some();
+    q.push(match (filter.sort, with_text) {
+        (Sort::Relevance, true) => " ORDER BY rank DESC, id DESC",
+        (Sort::Relevance, false) => " ORDER BY featured DESC, created_at DESC, id DESC",
+        (Sort::Newest, _) => " ORDER BY created_at DESC, id DESC",
+        (Sort::Title, _) => " ORDER BY title_key, id",
+        (Sort::PriceAsc, _) => " ORDER BY price, id",
+        (Sort::PriceDesc, _) => " ORDER BY price DESC, id DESC",
+    });
+    q.push(" LIMIT ");
+    q.push_bind(filter.limit + 1);
+    let mut rows: Vec<ListedRow> = q.build_query_as().fetch_all(pool).await?;
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
+    let next = if more {
+        rows.last().map(|row| cursor_for(filter, with_text, row))
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .filter_map(|row| {
+            parse_specs::<Product>("products", vec![row.spec])
+                .pop()
+                .map(|p| (p, row.price))
+        })
+        .collect();
+    Ok((items, next))
+}
+
+fn cursor_for(filter: &ProductFilter, with_text: bool, row: &ListedRow) -> CursorKey {
+    let currency = filter.currency.clone().unwrap_or_default();
+    let id = row.id;
+    match (filter.sort, with_text) {
+        (Sort::Relevance, true) => CursorKey::Relevance { r: row.rank, id },
+        (Sort::Relevance, false) => CursorKey::Featured {
+            f: row.featured,
+            t: row.created_at,
+            id,
+        },
+        (Sort::Newest, _) => CursorKey::Newest {
+            t: row.created_at,
+            id,
+        },
+        (Sort::Title, _) => CursorKey::Title {
+            t: row.title_key.clone(),
+            id,
+        },
+        (Sort::PriceAsc, _) => CursorKey::PriceAsc {
+            c: currency,
+            p: row.price.unwrap_or(0),
+            id,
+        },
+        (Sort::PriceDesc, _) => CursorKey::PriceDesc {
+            c: currency,
+            p: row.price.unwrap_or(0),
+            id,
+        },
+    }
+}
+
+/// Whether a cursor was made for this sort (and currency); a cursor from another listing is refused.
+pub fn cursor_fits(
+    cursor: &CursorKey,
+    sort: Sort,
+    with_text: bool,
+    currency: Option<&str>,
+) -> bool {
+    match (cursor, sort, with_text) {
+        (CursorKey::Relevance { .. }, Sort::Relevance, true)
+        | (CursorKey::Featured { .. }, Sort::Relevance, false)
+        | (CursorKey::Newest { .. }, Sort::Newest, _)
+        | (CursorKey::Title { .. }, Sort::Title, _) => true,
+        (CursorKey::PriceAsc { c, .. }, Sort::PriceAsc, _)
+        | (CursorKey::PriceDesc { c, .. }, Sort::PriceDesc, _) => Some(c.as_str()) == currency,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let key = CursorKey::Relevance {
+            r: 0.060_792_71,
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(CursorKey::decode(&key.encode()), Some(key));
+        assert_eq!(CursorKey::decode("not a cursor"), None);
+        assert_eq!(CursorKey::decode("eyJzIjoibm9wZSJ9"), None);
+    }
+}
