@@ -105,6 +105,9 @@ pub struct ComponentArgs {
     pub order: bazaar_order::OrderConfig,
 
     #[command(flatten)]
+    pub inventory: bazaar_inventory::InventoryConfig,
+
+    #[command(flatten)]
     pub payment: bazaar_payment::PaymentConfig,
 
     #[command(flatten)]
@@ -118,6 +121,7 @@ impl ComponentArgs {
         bazaar_platform::component::Settings::default()
             .with(self.identity.clone().with_auth(auth))
             .with(self.order.clone())
+            .with(self.inventory.clone())
             .with(self.payment.clone())
             .with(self.notification.clone())
     }

@@ -17,7 +17,7 @@ pub struct CrdgenArgs {
     pub output_dir: PathBuf,
 
     /// Print every definition to standard output as one YAML stream instead (e.g. for `kubectl apply -f -`).
-    #[arg(long = "stdout")]
+    #[arg(long = "stdout", env = "BAZAAR_CRDGEN_STDOUT")]
     pub stdout: bool,
 }
 

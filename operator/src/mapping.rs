@@ -422,3 +422,126 @@ fn no_product_targeted(namespace: &str) -> Rejection {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn product(name: &str, labels: serde_json::Value, prices: serde_json::Value) -> Product {
+        serde_json::from_value(json!({
+            "apiVersion": "bazaar.dev/v1alpha1", "kind": "Product",
+            "metadata": {"name": name, "namespace": "shop", "labels": labels},
+            "spec": {"title": name, "category": "footwear/running",
+                     "variants": [{"sku": format!("{name}-1"), "prices": prices}]},
+        }))
+        .expect("product")
+    }
+
+    fn sale(applies_to: serde_json::Value) -> Promotion {
+        serde_json::from_value(json!({
+            "apiVersion": "bazaar.dev/v1alpha1", "kind": "Promotion",
+            "metadata": {"name": "sale", "namespace": "shop"},
+            "spec": {"code": "SALE10", "discount": {"percentage": 10}, "appliesTo": applies_to,
+                     "schedule": {"startsAt": "2026-06-01T00:00:00Z"}},
+        }))
+        .expect("promotion")
+    }
+
+    #[test]
+    fn prices_become_minor_units_of_their_currency() {
+        let mapped = mapping_of(&product(
+            "tee",
+            json!({}),
+            json!({"USD": "65", "JPY": "7000", "KWD": "20.125"}),
+        ));
+        let minors: Vec<(String, i64)> = mapped.variants[0]
+            .prices
+            .iter()
+            .map(|m| (m.currency().code().to_owned(), m.minor()))
+            .collect();
+        assert_eq!(
+            minors,
+            [
+                ("JPY".into(), 7000),
+                ("KWD".into(), 20125),
+                ("USD".into(), 6500)
+            ]
+        );
+    }
+
+    fn mapping_of(resource: &Product) -> bazaar_catalog::model::Product {
+        super::product(resource).expect("maps")
+    }
+
+    #[test]
+    fn an_amount_finer_than_its_currency_or_an_unknown_currency_is_rejected_naming_the_field() {
+        let rejection = super::product(&product(
+            "tee",
+            json!({}),
+            json!({"JPY": "1.50", "XYZ": "1.00"}),
+        ))
+        .expect_err("rejected");
+        assert_eq!(rejection.reason, "InvalidSpec");
+        assert!(
+            rejection
+                .message
+                .contains("variants[0].prices.JPY: `1.50` is not an amount in"),
+            "{}",
+            rejection.message
+        );
+        assert!(
+            rejection
+                .message
+                .contains("variants[0].prices.XYZ: `XYZ` is not a currency code"),
+            "{}",
+            rejection.message
+        );
+    }
+
+    #[test]
+    fn a_match_labels_selector_stays_a_label_target_for_the_catalog() {
+        let promotion = super::promotion(
+            &sale(json!({"productSelector": {"matchLabels": {"collection": "summer"}}})),
+            &[],
+        )
+        .expect("maps");
+        assert_eq!(
+            promotion
+                .applies_to
+                .labels
+                .get("collection")
+                .map(String::as_str),
+            Some("summer")
+        );
+        assert!(promotion.applies_to.skus.is_empty());
+        assert!(
+            promotion
+                .schedule
+                .starts_at
+                .is_some_and(|t| t.to_rfc3339() == "2026-06-01T00:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn a_match_expressions_selector_is_resolved_to_the_skus_it_selects_now() {
+        let products = [
+            product("a", json!({"collection": "summer"}), json!({"USD": "1"})),
+            product("b", json!({"collection": "winter"}), json!({"USD": "1"})),
+            product("c", json!({}), json!({"USD": "1"})),
+        ];
+        let selector = json!({"productSelector": {"matchExpressions": [
+            {"key": "collection", "operator": "In", "values": ["summer", "winter"]}]}});
+        let mapped = super::promotion(&sale(selector), &products).expect("maps");
+        let skus: Vec<&str> = mapped.applies_to.skus.iter().map(|s| s.as_str()).collect();
+        assert_eq!(skus, ["a-1", "b-1"]);
+
+        let nothing = json!({"productSelector": {"matchExpressions": [
+            {"key": "collection", "operator": "In", "values": ["autumn"]}]}});
+        let rejection = super::promotion(&sale(nothing), &products).expect_err("rejected");
+        assert_eq!(
+            rejection.reason, "NoProductTargeted",
+            "an empty SKU list would target everything"
+        );
+    }
+}

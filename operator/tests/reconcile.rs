@@ -13,13 +13,15 @@ use bazaar_operator::reconcile::{
     self, Context, Error, FINALIZER, Lookups, RESYNC, RETRY_REJECTED,
 };
 use bazaar_operator::resources::{Fulfillment, Product, Store};
-use http::{Method, Request, Response};
-use kube::client::Body;
+use http::Method;
+use kube::Resource;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{reflector, watcher};
-use kube::{Client, Resource};
 use serde_json::{Value, json};
+
+mod support;
+use support::ApiServer;
 
 // ---------------------------------------------------------------------------------------------------------
 // The catalog, replaced by a recording fake.
@@ -67,45 +69,6 @@ fn catalog_outage() -> WriteError {
     WriteError::Database(sqlx::Error::PoolTimedOut)
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// The Kubernetes API, replaced by a server that expects exact requests in order.
-
-type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
-
-struct ApiServer(Handle);
-
-impl ApiServer {
-    /// Takes the next request, asserts its method and path, answers with `response`, and returns the body
-    /// the operator sent.
-    async fn expect(&mut self, method: Method, path: &str, response: Value) -> Value {
-        let (request, send) = tokio::time::timeout(Duration::from_secs(5), self.0.next_request())
-            .await
-            .unwrap_or_else(|_| panic!("expected {method} {path}, but no request came"))
-            .expect("the client is alive");
-        assert_eq!(
-            (request.method(), request.uri().path()),
-            (&method, path),
-            "unexpected request"
-        );
-        let bytes = request
-            .into_body()
-            .collect_bytes()
-            .await
-            .expect("request body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON request body")
-        };
-        send.send_response(
-            Response::builder()
-                .body(Body::from(serde_json::to_vec(&response).expect("JSON")))
-                .expect("response"),
-        );
-        body
-    }
-}
-
 struct Harness {
     api: ApiServer,
     catalog: FakeCatalog,
@@ -114,8 +77,7 @@ struct Harness {
 }
 
 fn harness() -> Harness {
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let client = Client::new(service, "default");
+    let (client, api) = support::mock_api();
     let catalog = FakeCatalog::default();
     let (stores_reader, stores) = reflector::store::<Store>();
     let (products_reader, _products) = reflector::store::<Product>();
@@ -138,7 +100,7 @@ fn harness() -> Harness {
         Metrics::new(),
     ));
     Harness {
-        api: ApiServer(handle),
+        api,
         catalog,
         ctx,
         stores,

@@ -364,3 +364,60 @@ async fn dead_letter_reasons(rig: &Rig, dlq: &str, count: usize) -> Vec<String> 
     .await
     .expect("reader task")
 }
+
+#[tokio::test]
+async fn a_consumer_stopped_gracefully_and_started_again_resumes_where_it_left_off() {
+    let rig = Rig::new().await;
+    rig.weigh("first", 100, true).await;
+    let stop = CancellationToken::new();
+    tokio::spawn(rig.relay().run(stop.clone()));
+
+    let first_run = CancellationToken::new();
+    let running = tokio::spawn(rig.consumer().run(first_run.clone()));
+    wait_for(PATIENCE, "the first event", || async {
+        (rig.effects_of("first").await == 1).then_some(())
+    })
+    .await
+    .expect("first run consumed");
+    first_run.cancel();
+    running.await.expect("consumer stopped");
+
+    // Published while no consumer runs; the restarted member must pick it up.
+    rig.weigh("second", 200, true).await;
+    let second_run = CancellationToken::new();
+    tokio::spawn(rig.consumer().run(second_run.clone()));
+    wait_for(PATIENCE, "the event published while stopped", || async {
+        (rig.effects_of("second").await == 1).then_some(())
+    })
+    .await
+    .expect("restarted consumer resumed");
+    assert_eq!(rig.effects_of("first").await, 1, "nothing consumed twice");
+    second_run.cancel();
+    stop.cancel();
+    rig.env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_consumer_stopped_while_still_joining_its_group_does_not_block_the_next_member() {
+    let rig = Rig::new().await;
+    let stop = CancellationToken::new();
+    tokio::spawn(rig.relay().run(stop.clone()));
+
+    let first_run = CancellationToken::new();
+    let running = tokio::spawn(rig.consumer().run(first_run.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first_run.cancel();
+    running.await.expect("consumer stopped");
+
+    rig.weigh("late", 300, true).await;
+    let second_run = CancellationToken::new();
+    tokio::spawn(rig.consumer().run(second_run.clone()));
+    wait_for(PATIENCE, "the next member to consume", || async {
+        (rig.effects_of("late").await == 1).then_some(())
+    })
+    .await
+    .expect("the group recovered");
+    second_run.cancel();
+    stop.cancel();
+    rig.env.cleanup().await;
+}

@@ -91,9 +91,10 @@ fn bounded_string_map(max_entries: u32, max_value_length: u32) -> Schema {
     })
 }
 
-/// Variant option values, e.g. `{size: "42", color: black}`.
+/// Variant option values, e.g. `{size: "42", color: black}`: at most three options (as most shops allow),
+/// which keeps the pairwise comparison of variants within the CEL cost budget.
 pub fn option_values_schema(_: &mut SchemaGenerator) -> Schema {
-    bounded_string_map(10, 100)
+    bounded_string_map(3, 64)
 }
 
 /// Product attributes, e.g. `{material: mesh}`.

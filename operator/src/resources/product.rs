@@ -134,7 +134,7 @@ pub struct Variant {
     #[schemars(length(min = 1, max = 64), regex(pattern = SKU_PATTERN))]
     pub sku: String,
 
-    /// Option values that tell variants apart, e.g. `{size: "42", color: black}`.
+    /// Option values that tell variants apart, at most three, e.g. `{size: "42", color: black}`.
     #[serde(default)]
     #[schemars(schema_with = "option_values_schema")]
     pub options: BTreeMap<String, String>,

@@ -26,12 +26,12 @@ use sqlx::migrate::Migrator;
 
 pub use metrics::InventoryMetrics;
 pub use service::Inventory;
-pub use settings::Settings;
+pub use settings::{InventoryConfig, Settings};
 
 /// The inventory schema's own migrations.
 pub static MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/inventory");
 
-/// How the `bazaar` binary runs this component. Settings come from the environment (see [`Settings`]).
+/// How the `bazaar` binary runs this component; its settings are an [`InventoryConfig`].
 pub static COMPONENT: ComponentSpec = ComponentSpec {
     name: "inventory",
     migrations: &MIGRATIONS,
@@ -44,7 +44,8 @@ pub const ORDER_CONSUMER: &str = "inventory-orders";
 pub const CATALOG_CONSUMER: &str = "inventory-catalog";
 
 async fn start(context: Context) -> Result<Running, BoxError> {
-    start_with(context, Settings::from_env()?).await
+    let settings = context.settings.get::<InventoryConfig>().settings();
+    start_with(context, settings).await
 }
 
 /// Starts the component with explicit settings (tests use a tiny reservation time to live).

@@ -152,7 +152,6 @@ impl NotificationConfig {
     pub fn smtp_timeout(&self) -> Duration {
         Duration::from_secs(self.smtp_timeout_secs)
     }
-
 }
 
 #[cfg(test)]

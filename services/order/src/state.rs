@@ -152,7 +152,11 @@ mod tests {
         assert_eq!(Placed.on(Step::StockRejected), Ok(Cancelled));
         assert_eq!(AwaitingPayment.on(Step::PaymentFailed), Ok(Cancelled));
         assert_eq!(AwaitingPayment.on(Step::ReservationExpired), Ok(Cancelled));
-        assert_eq!(Confirmed.on(Step::ReservationExpired), Ok(Cancelled), "expired as payment confirmed");
+        assert_eq!(
+            Confirmed.on(Step::ReservationExpired),
+            Ok(Cancelled),
+            "expired as payment confirmed"
+        );
         assert_eq!(AwaitingPayment.on(Step::PaymentRetry), Ok(AwaitingPayment));
     }
 

@@ -6,6 +6,7 @@ mod common;
 
 use bazaar_platform::auth::Role;
 use bazaar_platform::component::ComponentSpec;
+use bazaar_platform::runtime::ServeConfig;
 use common::{Shop, amount, eventually};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -26,7 +27,14 @@ struct Saga {
 
 impl Saga {
     async fn open(components: &[&'static ComponentSpec]) -> Saga {
-        let shop = Shop::open(components).await;
+        Self::open_with(components, |config| config).await
+    }
+
+    async fn open_with(
+        components: &[&'static ComponentSpec],
+        configure: impl FnOnce(ServeConfig) -> ServeConfig,
+    ) -> Saga {
+        let shop = Shop::open_with(components, configure).await;
         let ops = shop.token("olga-ops", &[Role::Ops]);
         let admin = shop.token("ada-admin", &[Role::Admin]);
         Saga { shop, ops, admin }
@@ -428,6 +436,140 @@ async fn cancelling_a_confirmed_order_refunds_the_payment_and_restocks() {
         again.status,
         StatusCode::CONFLICT,
         "a cancelled order cannot be cancelled again"
+    );
+    saga.shop.close().await;
+}
+
+#[tokio::test]
+async fn a_reservation_that_outlives_its_time_releases_the_stock_and_cancels_the_order() {
+    // No payment component: the order waits for an authorization that never comes.
+    let without_payment = [
+        &bazaar_catalog::COMPONENT,
+        &bazaar_order::COMPONENT,
+        &bazaar_inventory::COMPONENT,
+        &bazaar_notification::COMPONENT,
+    ];
+    let short_holds = bazaar_inventory::InventoryConfig {
+        reservation_ttl_secs: 2,
+        expiry_interval_ms: 200,
+    };
+    let saga = Saga::open_with(&without_payment, |config| config.with_settings(short_holds)).await;
+    saga.stock("RR-42", 2).await;
+    let (_, order) = saga
+        .checkout(
+            "sam",
+            "k-exp",
+            json!([{"sku": "RR-42", "quantity": 2}]),
+            "tok_visa",
+        )
+        .await;
+    let id = id_of(&order);
+    saga.settles(&id, "awaiting_payment").await;
+
+    let cancelled = saga.settles(&id, "cancelled").await;
+    assert_eq!(cancelled["cancelReason"], "reservation_expired");
+    assert_eq!(
+        saga.levels("RR-42").await,
+        (2, 0),
+        "the held units are available again"
+    );
+    saga.notified(&id, &["order_cancelled", "order_placed"])
+        .await;
+    saga.shop.close().await;
+}
+
+#[tokio::test]
+async fn a_shopper_follows_the_order_live_until_it_is_delivered() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 2).await;
+    let (_, order) = saga
+        .checkout(
+            "sam",
+            "k-live",
+            json!([{"sku": "RR-42", "quantity": 1}]),
+            "tok_visa",
+        )
+        .await;
+    let id = id_of(&order);
+    let sam = saga.shop.token("sam", &[Role::Customer]);
+    let mut stream = saga
+        .shop
+        .http
+        .get(format!(
+            "{}/api/orders/{id}/events",
+            saga.shop.running.base_url
+        ))
+        .bearer_auth(&sam)
+        .send()
+        .await
+        .expect("event stream");
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+
+    let follow = async {
+        let mut states = Vec::new();
+        let mut buffer = String::new();
+        while let Some(chunk) = stream.chunk().await.expect("chunk") {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                    let update: Value = serde_json::from_str(data).expect("json data");
+                    states.push(update["state"].as_str().unwrap_or_default().to_owned());
+                    if states.last().map(String::as_str) == Some("confirmed") {
+                        saga.staff(&id, "pack", None).await;
+                        saga.staff(
+                            &id,
+                            "ship",
+                            Some(json!({"carrier": "DHL", "trackingNumber": "JD01"})),
+                        )
+                        .await;
+                        saga.staff(&id, "deliver", None).await;
+                    }
+                }
+            }
+        }
+        states
+    };
+    let states = tokio::time::timeout(std::time::Duration::from_secs(60), follow)
+        .await
+        .expect("stream ends");
+    assert_eq!(
+        states.first().map(String::as_str),
+        Some("placed"),
+        "{states:?}"
+    );
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("delivered"),
+        "the stream ends at a final state: {states:?}"
+    );
+    let order_of = [
+        "placed",
+        "awaiting_payment",
+        "confirmed",
+        "packed",
+        "shipped",
+        "delivered",
+    ];
+    let positions: Vec<usize> = states
+        .iter()
+        .filter_map(|s| order_of.iter().position(|o| o == s))
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "states arrive in order, once each: {states:?}"
+    );
+    assert!(states.iter().any(|s| s == "confirmed"));
+
+    let eve = saga.shop.token("eve", &[Role::Customer]);
+    let foreign = saga
+        .shop
+        .get(&format!("/api/orders/{id}/events"), Some(&eve), &[])
+        .await;
+    assert_eq!(
+        foreign.status,
+        StatusCode::NOT_FOUND,
+        "nobody else can follow it"
     );
     saga.shop.close().await;
 }

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-
 /// Settings of the payment component; the binary flattens them into `serve` and `dev` and hands them to the
 /// component through `Context::settings` (defaults when none were given, e.g. in tests).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
@@ -44,7 +43,6 @@ impl PaymentConfig {
     pub fn provider_timeout(&self) -> Duration {
         Duration::from_millis(self.provider_timeout_ms)
     }
-
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {

@@ -9,11 +9,14 @@
 //! broker are not the message's fault: they are retried without limit, holding the partition.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bazaar_contracts::{Envelope, EnvelopeError, Topic};
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{CommitMode, Consumer as _, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use rdkafka::statistics::Statistics;
@@ -148,6 +151,7 @@ impl<H: EventHandler> Consumer<H> {
         let reporter = LagReporter {
             consumer: name.to_owned(),
             metrics: metrics.clone(),
+            joined: AtomicBool::new(false),
         };
         let consumer: StreamConsumer<LagReporter> = kafka
             .client_config()
@@ -158,6 +162,9 @@ impl<H: EventHandler> Consumer<H> {
             // Short timeouts make a joining or departing member noticed in seconds, not tens of seconds.
             .set("session.timeout.ms", "6000")
             .set("heartbeat.interval.ms", "500")
+            // Also the rebalance timeout: how long the coordinator waits for members during a rebalance.
+            // librdkafka's default (5 minutes) leaves a group stuck that long when a member dies mid-join.
+            .set("max.poll.interval.ms", "30000")
             .set("statistics.interval.ms", "5000")
             .create_with_context(reporter)?;
         let physical: Vec<String> = topics.iter().map(|t| kafka.topic(t.name())).collect();
@@ -197,6 +204,19 @@ impl<H: EventHandler> Consumer<H> {
                     }
                 }
             }
+        }
+        self.leave().await;
+    }
+
+    /// Leaves the group. A member still joining first completes the join (for a bounded time): a member
+    /// that leaves between its join and the group's sync can leave some coordinators (tansu 0.6) waiting
+    /// for it forever. Messages received meanwhile are not handled or committed, so they are redelivered.
+    async fn leave(self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !self.consumer.context().joined.load(Ordering::Acquire)
+            && tokio::time::Instant::now() < deadline
+        {
+            let _ = tokio::time::timeout(Duration::from_millis(200), self.consumer.recv()).await;
         }
         self.consumer.unsubscribe();
     }
@@ -448,10 +468,12 @@ fn header(message: &BorrowedMessage<'_>, name: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
-/// Turns librdkafka's periodic statistics into the consumer-lag gauge.
+/// Turns librdkafka's periodic statistics into the consumer-lag gauge, and notes when the member has
+/// completed its first join of the group.
 struct LagReporter {
     consumer: String,
     metrics: Metrics,
+    joined: AtomicBool,
 }
 
 impl ClientContext for LagReporter {
@@ -470,4 +492,10 @@ impl ClientContext for LagReporter {
     }
 }
 
-impl ConsumerContext for LagReporter {}
+impl ConsumerContext for LagReporter {
+    fn post_rebalance(&self, _base: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if matches!(rebalance, Rebalance::Assign(_)) {
+            self.joined.store(true, Ordering::Release);
+        }
+    }
+}

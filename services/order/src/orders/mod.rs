@@ -96,7 +96,8 @@ pub async fn announce_cancellation(
                 detail: detail.to_owned(),
                 lines,
                 // Expired stock was never committed, so there is nothing to put back.
-                restock: advanced.from.stock_committed() && reason != CancellationReason::ReservationExpired,
+                restock: advanced.from.stock_committed()
+                    && reason != CancellationReason::ReservationExpired,
             },
         )
         .await?;
