@@ -147,6 +147,35 @@ pub struct DevArgs {
     )]
     pub addr: std::net::SocketAddr,
 
+    /// Folder of Product, Store, Fulfillment and Promotion manifests loaded into the catalog at start,
+    /// through the operator's reconcile code.
+    #[arg(
+        long = "dev-examples",
+        env = "BAZAAR_DEV_EXAMPLES",
+        default_value = "crds/examples"
+    )]
+    pub examples: std::path::PathBuf,
+
+    /// Email of the admin account `bazaar dev` creates (it can also act as ops).
+    #[arg(
+        long = "dev-admin-email",
+        env = "BAZAAR_DEV_ADMIN_EMAIL",
+        default_value = "admin@bazaar.local"
+    )]
+    pub admin_email: String,
+
+    /// Password of that admin; a random one is made and printed when not given.
+    #[arg(
+        long = "dev-admin-password",
+        env = "BAZAAR_DEV_ADMIN_PASSWORD",
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+
+    /// Units of every example SKU put in each example warehouse at start.
+    #[arg(long = "dev-stock", env = "BAZAAR_DEV_STOCK", default_value_t = 25)]
+    pub stock: u32,
+
     #[command(flatten)]
     pub db: DatabaseConfig,
 

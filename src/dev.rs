@@ -1,19 +1,22 @@
 //! `bazaar dev`: the whole platform in one process on a laptop. What is not given (DATABASE_URL,
-//! KAFKA_BROKERS) is started here, throwaway, and stopped again on Ctrl-C.
+//! KAFKA_BROKERS) is started here, throwaway, and stopped again on Ctrl-C. The example shop is loaded
+//! through the operator's reconcile code, an admin is created and the warehouses are stocked, so a new
+//! user can shop at once.
 
+use anyhow::Context as _;
 use bazaar_devenv::{LocalBroker, LocalPostgres};
+use bazaar_operator::offline::{Manifests, project_all};
+use bazaar_operator::projection::PostgresCatalog;
+use bazaar_operator::resources::store::StoreType;
 use bazaar_platform::config::HttpConfig;
-use bazaar_platform::runtime::{self, ServeConfig};
+use bazaar_platform::runtime::{self, ServeConfig, Spawned};
 use bazaar_platform::shutdown::cancel_on_signal;
-use tokio_util::sync::CancellationToken;
+use serde_json::json;
 
 use crate::COMPONENTS;
 use crate::cli::DevArgs;
 
 pub async fn run(mut args: DevArgs) -> anyhow::Result<()> {
-    let shutdown = CancellationToken::new();
-    cancel_on_signal(shutdown.clone());
-
     let postgres = match args.db.url {
         Some(_) => None,
         None => {
@@ -44,7 +47,7 @@ pub async fn run(mut args: DevArgs) -> anyhow::Result<()> {
         }
     };
 
-    let result = serve(args, shutdown).await;
+    let result = serve(args).await;
 
     if let Some(broker) = broker {
         broker.shutdown().await;
@@ -55,9 +58,7 @@ pub async fn run(mut args: DevArgs) -> anyhow::Result<()> {
     result
 }
 
-async fn serve(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    let base = format!("http://{}", listener.local_addr()?);
+async fn serve(args: DevArgs) -> anyhow::Result<()> {
     let settings = args.component.settings(&args.auth);
     let config = ServeConfig {
         http: HttpConfig {
@@ -65,13 +66,20 @@ async fn serve(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<()>
             body_limit: 1024 * 1024,
             shutdown_grace_secs: 10,
         },
-        db: args.db,
-        kafka: args.kafka,
-        auth: args.auth,
+        db: args.db.clone(),
+        kafka: args.kafka.clone(),
+        auth: args.auth.clone(),
         migrate: true,
         settings,
     };
-    println!("\nBazaar is starting. Open:");
+    let platform = runtime::spawn(&COMPONENTS, config).await?;
+    cancel_on_signal(platform.shutdown.clone());
+    if let Err(error) = seed(&args, &platform).await {
+        eprintln!("warning: the example shop was not fully loaded: {error:#}");
+    }
+    let base = &platform.base_url;
+    println!("\nBazaar is running. Open:");
+    println!("  {:<13} {base}/api/catalog/products", "products");
     for component in COMPONENTS {
         println!(
             "  {:<13} {base}/api/{}/openapi.json",
@@ -81,6 +89,105 @@ async fn serve(args: DevArgs, shutdown: CancellationToken) -> anyhow::Result<()>
     println!("  {:<13} {base}/readyz", "readiness");
     println!("  {:<13} {base}/metrics", "metrics");
     println!("Press Ctrl-C to stop; everything started here stops with it.\n");
-    runtime::serve(COMPONENTS.to_vec(), config, listener, shutdown).await?;
+    platform.handle.await??;
+    Ok(())
+}
+
+/// Loads the example shop, creates the admin and stocks the example warehouses.
+async fn seed(args: &DevArgs, platform: &Spawned) -> anyhow::Result<()> {
+    let url = |component: &str| args.db.url_for(component);
+    let catalog_pool = bazaar_platform::db::pool(
+        "catalog",
+        &url("catalog")?,
+        &args.db.schema_for("catalog"),
+        2,
+    )?;
+    let manifests = Manifests::read_dir(&args.examples)
+        .with_context(|| format!("reading {}", args.examples.display()))?;
+    let results = project_all(&manifests, &PostgresCatalog::new(catalog_pool)).await;
+    let loaded = results.iter().filter(|(_, result)| result.is_ok()).count();
+    for (key, result) in &results {
+        if let Err(error) = result {
+            eprintln!("warning: {key} was not loaded: {error}");
+        }
+    }
+    println!(
+        "Loaded {loaded} example resources from {}.",
+        args.examples.display()
+    );
+
+    let identity_pool = bazaar_platform::db::pool(
+        "identity",
+        &url("identity")?,
+        &args.db.schema_for("identity"),
+        2,
+    )?;
+    let identity = args.component.identity.clone().with_auth(&args.auth);
+    let password = args
+        .admin_password
+        .clone()
+        .unwrap_or_else(|| format!("dev-{}", uuid::Uuid::new_v4().simple()));
+    bazaar_identity::admin::create_admin(
+        &identity_pool,
+        &identity,
+        &args.admin_email,
+        "Dev Admin",
+        || Ok(password.clone()),
+    )
+    .await?;
+    println!("Admin (and ops) account: {} / {password}", args.admin_email);
+
+    let http = reqwest::Client::new();
+    let base = &platform.base_url;
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"email": args.admin_email, "password": password}))
+        .send()
+        .await?
+        .error_for_status()
+        .context("signing in as the dev admin (an existing account keeps its own password)")?
+        .json()
+        .await?;
+    let token = login["accessToken"]
+        .as_str()
+        .context("no access token in the login answer")?;
+    let warehouses = manifests.stores.iter().filter(|store| {
+        store.spec.store_type == StoreType::Warehouse || store.spec.capabilities.ship_from_store
+    });
+    let mut stocked = 0;
+    for store in warehouses {
+        let namespace = store
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = store.metadata.name.clone().unwrap_or_default();
+        let location = format!("{base}/api/inventory/locations/{namespace}/{name}");
+        http.put(location)
+            .bearer_auth(token)
+            .json(&json!({"canShip": true}))
+            .send()
+            .await?
+            .error_for_status()?;
+        for sku in manifests
+            .products
+            .iter()
+            .flat_map(|p| p.spec.variants.iter().map(|v| v.sku.clone()))
+        {
+            http.put(format!(
+                "{base}/api/inventory/stock/{sku}/{namespace}/{name}"
+            ))
+            .bearer_auth(token)
+            .json(&json!({"onHand": args.stock, "reason": "bazaar dev seed"}))
+            .send()
+            .await?
+            .error_for_status()?;
+            stocked += 1;
+        }
+    }
+    println!(
+        "Stocked {stocked} SKU locations with {} units each.",
+        args.stock
+    );
     Ok(())
 }

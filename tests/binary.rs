@@ -205,10 +205,12 @@ async fn bad_or_missing_settings_exit_non_zero_naming_the_setting() {
 }
 
 #[tokio::test]
-async fn bazaar_dev_starts_its_own_postgres_and_broker_and_ctrl_c_leaves_nothing_running() {
+async fn bazaar_dev_runs_the_whole_shop_for_the_readme_journey_and_ctrl_c_leaves_nothing_running() {
     let port = free_port();
     let mut child = Command::new(BAZAAR)
         .args(["dev", "--dev-addr", &format!("127.0.0.1:{port}")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("BAZAAR_DEV_ADMIN_PASSWORD", "dev-journey-password")
         .env_remove("DATABASE_URL")
         .env_remove("KAFKA_BROKERS")
         .stdout(Stdio::piped())
@@ -246,15 +248,48 @@ async fn bazaar_dev_starts_its_own_postgres_and_broker_and_ctrl_c_leaves_nothing
     .expect("ready");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let mut printed = String::new();
-    while let Ok(Ok(Some(line))) =
-        tokio::time::timeout(Duration::from_secs(1), stdout.next_line()).await
-    {
+    while !printed.contains("Press Ctrl-C") {
+        let line = tokio::time::timeout(PATIENCE, stdout.next_line())
+            .await
+            .expect("bazaar dev prints its guide")
+            .expect("read")
+            .expect("a line");
         printed.push_str(&line);
         printed.push('\n');
     }
     assert!(
         printed.contains(&format!("{base}/readyz")),
         "prints the URLs to open:\n{printed}"
+    );
+    assert!(
+        printed.contains("Loaded 13 example resources"),
+        "loads the example shop:\n{printed}"
+    );
+    assert!(
+        printed.contains("admin@bazaar.local / dev-journey-password"),
+        "{printed}"
+    );
+
+    // The README's shopper journey, run as written, ends with a delivered order.
+    let journey = tokio::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/shopper-journey"
+        ))
+        .env("BAZAAR_URL", &base)
+        .env("BAZAAR_ADMIN_PASSWORD", "dev-journey-password")
+        .output()
+        .await
+        .expect("the journey runs");
+    let story = String::from_utf8_lossy(&journey.stdout);
+    assert!(
+        journey.status.success(),
+        "{story}\n{}",
+        String::from_utf8_lossy(&journey.stderr)
+    );
+    assert!(
+        story.contains("'delivered', ['placed', 'awaiting_payment', 'confirmed', 'packed', 'shipped', 'delivered']"),
+        "{story}"
     );
 
     let pid = child.id().expect("running").to_string();

@@ -39,7 +39,8 @@ pub enum TelemetryError {
     AlreadyInitialised(String),
 }
 
-/// Installs the global subscriber: the log format chosen, the filter, and trace-context spans.
+/// Installs the global subscriber: the log format chosen, the filter, and trace-context spans. Logs go to
+/// standard error, so that what a command prints for people (URLs, credentials) stays readable on stdout.
 pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::try_new(&config.log_filter)
         .map_err(|e| TelemetryError::Filter(e.to_string()))?;
@@ -50,6 +51,7 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
@@ -57,7 +59,11 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
             )
             .try_init(),
         LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().compact())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .compact(),
+            )
             .try_init(),
     };
     result.map_err(|e| TelemetryError::AlreadyInitialised(e.to_string()))?;
