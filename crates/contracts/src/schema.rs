@@ -1,7 +1,7 @@
 //! JSON Schemas of the event payloads, generated from the Rust types so that they cannot drift.
 
 use crate::DomainEvent;
-use crate::{identity, inventory, order, payment};
+use crate::{catalog, identity, inventory, order, payment};
 
 /// Every event type with the JSON Schema of its data, sorted by type. The committed copies under
 /// `crates/contracts/schemas/` are checked against this list by a test.
@@ -28,6 +28,14 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         entry::<payment::PaymentVoided>(),
         entry::<payment::PaymentRefunded>(),
         entry::<identity::UserRegistered>(),
+        entry::<catalog::ProductUpserted>(),
+        entry::<catalog::ProductDeleted>(),
+        entry::<catalog::StoreUpserted>(),
+        entry::<catalog::StoreDeleted>(),
+        entry::<catalog::FulfillmentUpserted>(),
+        entry::<catalog::FulfillmentDeleted>(),
+        entry::<catalog::PromotionUpserted>(),
+        entry::<catalog::PromotionDeleted>(),
     ];
     schemas.sort_by_key(|(event_type, _)| *event_type);
     schemas
