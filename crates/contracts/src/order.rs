@@ -83,6 +83,9 @@ pub struct OrderPlaced {
     pub subtotal: Money,
     pub discount: Money,
     pub shipping: Money,
+    /// Sales tax charged (included in `total`); absent where none applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<Money>,
     pub total: Money,
     pub shipping_address: ShippingAddress,
     pub shipping_method: String,

@@ -149,10 +149,15 @@ async fn checkout(
         })
         .await?;
     check_quote(&quote, &request)?;
+    let tax = state
+        .config
+        .tax_rates
+        .tax(quote.total, &address.country, address.region.as_deref())
+        .map_err(OrderError::from)?;
 
     let order_id = OrderId::new();
     let mut tx = state.db.begin().await.map_err(OrderError::from)?;
-    let number = insert_order(&mut tx, order_id, &user.id, &email, &request, &quote).await?;
+    let number = insert_order(&mut tx, order_id, &user.id, &email, &request, &quote, tax).await?;
     let claimed = sqlx::query(
         "INSERT INTO checkout_keys (user_id, idempotency_key, request_hash, order_id) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
@@ -175,7 +180,7 @@ async fn checkout(
             .ok_or(OrderError::IdempotencyKeyReused)?;
         return accepted(&mut conn, order_id).await;
     }
-    let placed = placed_event(order_id, number, &user.id, &email, &request, &quote)?;
+    let placed = placed_event(order_id, number, &user.id, &email, &request, &quote, tax)?;
     state
         .outbox
         .enqueue(&mut tx, &placed)
@@ -373,12 +378,15 @@ async fn insert_order(
     email: &str,
     request: &CheckoutRequest,
     quote: &Quote,
+    tax: bazaar_contracts::Money,
 ) -> Result<String, OrderError> {
+    let total = quote.total.checked_add(tax)?;
     let number: String = sqlx::query_scalar(
         "INSERT INTO orders (id, number, user_id, email, state, currency, subtotal_minor, discount_minor,
                              shipping_minor, total_minor, shipping_address, shipping_method, coupon_code,
-                             payment_token)
-         VALUES ($1, 'BZ-' || nextval('order_numbers'), $2, $3, 'placed', $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                             payment_token, tax_minor)
+         VALUES ($1, 'BZ-' || nextval('order_numbers'), $2, $3, 'placed', $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                 $13)
          RETURNING number",
     )
     .bind(order_id.0)
@@ -388,11 +396,12 @@ async fn insert_order(
     .bind(quote.subtotal.minor())
     .bind(quote.discount.minor())
     .bind(quote.shipping_total.minor())
-    .bind(quote.total.minor())
+    .bind(total.minor())
     .bind(sqlx::types::Json(&request.shipping_address))
     .bind(&request.shipping_method)
     .bind(quote.coupon.as_ref().filter(|c| c.applied).map(|c| c.code.clone()))
     .bind(&request.payment_token)
+    .bind(tax.minor())
     .fetch_one(&mut *tx)
     .await?;
     for line in &quote.lines {
@@ -423,6 +432,7 @@ fn placed_event(
     email: &str,
     request: &CheckoutRequest,
     quote: &Quote,
+    tax: bazaar_contracts::Money,
 ) -> Result<OrderPlaced, OrderError> {
     let lines = quote
         .lines
@@ -449,7 +459,8 @@ fn placed_event(
         subtotal: quote.subtotal,
         discount: quote.discount,
         shipping: quote.shipping_total,
-        total: quote.total,
+        tax: (!tax.is_zero()).then_some(tax),
+        total: quote.total.checked_add(tax)?,
         shipping_address: request.shipping_address.clone(),
         shipping_method: request.shipping_method.clone(),
         placed_at: chrono::Utc::now(),

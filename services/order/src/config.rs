@@ -13,6 +13,12 @@ pub struct OrderConfig {
           value_parser = clap::value_parser!(u32).range(1..=10))]
     pub payment_attempts: u32,
 
+    /// Sales tax rates by destination, e.g. `US-CA=7.25,US-NY=8.875,DE=19` (percent; a region's rate wins
+    /// over its country's; places not listed pay no tax).
+    #[arg(long = "tax-rates", env = "BAZAAR_TAX_RATES", default_value = "",
+          value_parser = clap::value_parser!(crate::tax::TaxTable))]
+    pub tax_rates: crate::tax::TaxTable,
+
     /// Currency of a new cart when the shopper names none.
     #[arg(
         long = "default-currency",
@@ -27,6 +33,7 @@ impl Default for OrderConfig {
         Self {
             catalog_url: None,
             payment_attempts: 3,
+            tax_rates: crate::tax::TaxTable::default(),
             default_currency: "USD".to_owned(),
         }
     }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod orders;
 pub mod saga;
 pub mod state;
+pub mod tax;
 
 use bazaar_contracts::Topic;
 use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running, Task};

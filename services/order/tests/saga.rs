@@ -575,6 +575,55 @@ async fn a_shopper_follows_the_order_live_until_it_is_delivered() {
 }
 
 #[tokio::test]
+async fn sales_tax_comes_from_the_destination_and_is_what_the_shopper_is_charged() {
+    let rates = bazaar_order::OrderConfig {
+        tax_rates: "US-CA=7.25,US=5".parse().expect("rates"),
+        ..bazaar_order::OrderConfig::default()
+    };
+    let saga = Saga::open_with(&EVERYTHING, |config| config.with_settings(rates)).await;
+    saga.stock("RR-42", 5).await;
+    let sam = saga.shop.token("sam", &[Role::Customer]);
+    saga.shop
+        .post(
+            "/api/cart/lines",
+            Some(&sam),
+            &[],
+            json!({"sku": "RR-42", "quantity": 2}),
+        )
+        .await;
+    let estimate = saga
+        .shop
+        .get("/api/cart?country=US&region=CA", Some(&sam), &[])
+        .await;
+    assert_eq!(amount(&estimate.body["tax"]), "21.61", "7.25% of 298.00");
+    assert_eq!(amount(&estimate.body["total"]), "319.61");
+
+    let (status, order) = saga
+        .checkout(
+            "sam",
+            "k-tax",
+            json!([{"sku": "RR-42", "quantity": 2}]),
+            "tok_visa",
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{order}");
+    assert_eq!(amount(&order["tax"]), "21.61");
+    assert_eq!(amount(&order["total"]), "319.61");
+    let id = id_of(&order);
+    saga.settles(&id, "confirmed").await;
+    let payments = eventually("the capture", || async {
+        let payments = saga.payments(&id).await;
+        payments
+            .iter()
+            .any(|p| p["status"] == "captured")
+            .then_some(payments)
+    })
+    .await;
+    assert_eq!(payments[0]["amount"]["amount"], "319.61", "tax is charged");
+    saga.shop.close().await;
+}
+
+#[tokio::test]
 async fn the_same_idempotency_key_returns_the_same_order_and_a_different_body_is_refused() {
     let saga = Saga::open(&EVERYTHING).await;
     saga.stock("RR-42", 5).await;

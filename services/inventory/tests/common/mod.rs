@@ -248,6 +248,7 @@ pub fn placed(order_id: OrderId, items: &[(&str, u32)]) -> OrderPlaced {
         subtotal: usd(0),
         discount: usd(0),
         shipping: usd(0),
+        tax: None,
         total: usd(0),
         shipping_address: ShippingAddress {
             name: "Sam Shopper".into(),

@@ -174,6 +174,7 @@ pub fn placed(order: OrderId, number: &str) -> OrderPlaced {
         subtotal: usd("258.00"),
         discount: usd("25.80"),
         shipping: usd("4.99"),
+        tax: None,
         total: usd("237.19"),
         shipping_address: ShippingAddress {
             name: "Ada Lovelace".to_owned(),

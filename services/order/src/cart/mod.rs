@@ -110,6 +110,8 @@ pub struct CartView {
     pub subtotal: Money,
     pub discount: Money,
     pub shipping_total: Money,
+    /// Estimated sales tax for the destination asked about (zero without one); included in `total`.
+    pub tax: Money,
     pub total: Money,
     /// True when every line can be bought.
     pub ready_for_checkout: bool,
@@ -387,6 +389,15 @@ pub async fn price(
         })
         .collect::<Vec<_>>();
     let ready = !lines.is_empty() && lines.iter().all(|l| l.status == LineStatus::Available);
+    let tax = match &params.country {
+        Some(country) => {
+            state
+                .config
+                .tax_rates
+                .tax(quote.total, country, params.region.as_deref())?
+        }
+        None => Money::zero(currency),
+    };
     Ok(CartView {
         id: cart.id,
         cart_token: None,
@@ -399,7 +410,8 @@ pub async fn price(
         subtotal: quote.subtotal,
         discount: quote.discount,
         shipping_total: quote.shipping_total,
-        total: quote.total,
+        tax,
+        total: quote.total.checked_add(tax)?,
         ready_for_checkout: ready,
     })
 }

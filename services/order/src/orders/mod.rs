@@ -138,6 +138,8 @@ pub struct OrderView {
     pub subtotal: Money,
     pub discount: Money,
     pub shipping: Money,
+    /// Sales tax for the destination, included in `total`.
+    pub tax: Money,
     pub total: Money,
     pub shipping_address: ShippingAddress,
     pub shipping_method: String,
@@ -184,6 +186,7 @@ pub async fn view(conn: &mut PgConnection, order: &OrderRow) -> Result<OrderView
         subtotal: order.money(order.subtotal_minor)?,
         discount: order.money(order.discount_minor)?,
         shipping: order.money(order.shipping_minor)?,
+        tax: order.money(order.tax_minor)?,
         total: order.money(order.total_minor)?,
         shipping_address: order.shipping_address.0.clone(),
         shipping_method: order.shipping_method.clone(),

@@ -26,6 +26,7 @@ pub struct OrderRow {
     pub discount_minor: i64,
     pub shipping_minor: i64,
     pub total_minor: i64,
+    pub tax_minor: i64,
     pub shipping_address: Json<ShippingAddress>,
     pub shipping_method: String,
     pub coupon_code: Option<String>,
