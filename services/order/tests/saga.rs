@@ -669,6 +669,44 @@ async fn the_same_idempotency_key_returns_the_same_order_and_a_different_body_is
     let sam = saga.shop.token("sam", &[Role::Customer]);
     let mine = saga.shop.get("/api/orders", Some(&sam), &[]).await;
     assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(1));
+
+    // A second order: the list pages newest first, without gaps or repeats.
+    let (_, second) = saga
+        .checkout(
+            "sam",
+            "other-key",
+            json!([{"sku": "RR-42", "quantity": 1}]),
+            "tok_visa",
+        )
+        .await;
+    let page_one = saga.shop.get("/api/orders?limit=1", Some(&sam), &[]).await;
+    assert_eq!(
+        page_one.body["items"][0]["id"], second["id"],
+        "newest first"
+    );
+    let cursor = page_one.body["nextCursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let page_two = saga
+        .shop
+        .get(
+            &format!("/api/orders?limit=1&cursor={cursor}"),
+            Some(&sam),
+            &[],
+        )
+        .await;
+    assert_eq!(page_two.body["items"][0]["id"], first["id"]);
+    assert!(
+        page_two.body.get("nextCursor").is_none(),
+        "no third page: {}",
+        page_two.body
+    );
+    let bad = saga
+        .shop
+        .get("/api/orders?cursor=not-ours", Some(&sam), &[])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     saga.shop.close().await;
 }
 
