@@ -93,7 +93,8 @@ mod tests {
             Duration::from_millis(250)
         );
         for bad in ["0", "-5", "ten", "999999999"] {
-            let error = Cli::try_parse_from(["bazaar", "--inventory-reservation-ttl-secs", bad])
+            let flag = format!("--inventory-reservation-ttl-secs={bad}");
+            let error = Cli::try_parse_from(["bazaar", flag.as_str()])
                 .err()
                 .expect("refused")
                 .to_string();
