@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use bazaar_platform::auth::{AuthConfig, Role, TestIssuer};
+use bazaar_platform::auth::{Role, TestIssuer};
 use bazaar_platform::component::ComponentSpec;
 use bazaar_platform::runtime::{ServeConfig, Spawned, spawn};
 use bazaar_testkit::TestEnv;
@@ -30,13 +30,7 @@ impl Cluster {
     async fn start() -> Cluster {
         let env = TestEnv::start().await.expect("infrastructure");
         let issuer = TestIssuer::new();
-        let jwks = std::env::temp_dir().join(format!("bazaar-{}-jwks.json", env.id));
-        std::fs::write(&jwks, serde_json::to_vec(&issuer.jwks()).expect("jwks"))
-            .expect("jwks file");
-        let auth = AuthConfig {
-            jwks_file: Some(jwks),
-            ..AuthConfig::default()
-        };
+        let auth = issuer.trusted_through_file(&std::env::temp_dir().join(format!("bazaar-{}-jwks.json", env.id)));
         let config = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth);
         let front = spawn(&FRONT, config.clone()).await.expect("front");
         let inventory = spawn(&[&bazaar_inventory::COMPONENT], config.clone())

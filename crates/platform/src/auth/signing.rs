@@ -198,6 +198,22 @@ impl TestIssuer {
             .expect("signing with a generated Ed25519 key")
     }
 
+    /// Writes this issuer's JWKS to `path` and returns the settings under which components trust it: the key
+    /// file stands in for identity's JWKS endpoint when components run without identity (tests, tools).
+    ///
+    /// # Panics
+    /// If the file cannot be written.
+    pub fn trusted_through_file(&self, path: &std::path::Path) -> AuthConfig {
+        let jwks = serde_json::to_vec(&self.jwks()).expect("a JWKS serializes");
+        std::fs::write(path, jwks).expect("writing the test JWKS file");
+        AuthConfig {
+            jwt_issuer: self.issuer.clone(),
+            jwt_audience: self.audience.clone(),
+            jwks_file: Some(path.to_owned()),
+            ..AuthConfig::default()
+        }
+    }
+
     /// A verifier that trusts this issuer's key only, with the default [`AuthConfig`] but this
     /// issuer's issuer and audience.
     pub fn verifier(&self) -> Verifier {

@@ -12,7 +12,7 @@ use bazaar_contracts::order::{
 };
 use bazaar_contracts::{Currency, DomainEvent, Envelope, Money, Sku, Topic};
 use bazaar_inventory::{Inventory, InventoryMetrics, Settings};
-use bazaar_platform::auth::{AuthConfig, Role, TestIssuer};
+use bazaar_platform::auth::{Role, TestIssuer};
 use bazaar_platform::component::ComponentSpec;
 use bazaar_platform::kafka::{IncomingEvent, Outbox};
 use bazaar_platform::runtime::{ServeConfig, Spawned, spawn};
@@ -42,16 +42,7 @@ impl Shop {
     pub async fn start_component(component: &'static ComponentSpec) -> Shop {
         let env = TestEnv::start().await.expect("test infrastructure");
         let issuer = TestIssuer::new();
-        let jwks_file = std::env::temp_dir().join(format!("{}-jwks.json", env.id));
-        std::fs::write(
-            &jwks_file,
-            serde_json::to_vec(&issuer.jwks()).expect("jwks json"),
-        )
-        .expect("jwks file");
-        let auth = AuthConfig {
-            jwks_file: Some(jwks_file),
-            ..AuthConfig::default()
-        };
+        let auth = issuer.trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
         let config = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth);
         let running = spawn(&[component], config)
             .await
@@ -261,6 +252,7 @@ pub fn placed(order_id: OrderId, items: &[(&str, u32)]) -> OrderPlaced {
         },
         shipping_method: "standard".into(),
         placed_at: chrono::Utc::now(),
+        promotions: Vec::new(),
     }
 }
 

@@ -15,7 +15,7 @@ use bazaar_contracts::order::{
 use bazaar_contracts::payment::PaymentRefunded;
 use bazaar_contracts::{Currency, DomainEvent, Envelope, Money};
 use bazaar_notification::NotificationConfig;
-use bazaar_platform::auth::{AuthConfig, Role, TestIssuer};
+use bazaar_platform::auth::{Role, TestIssuer};
 use bazaar_platform::kafka::Kafka;
 use bazaar_platform::runtime::{ServeConfig, Spawned, spawn};
 use bazaar_testkit::{TestEnv, wait_for};
@@ -49,16 +49,7 @@ impl Harness {
     pub async fn start(config: NotificationConfig) -> Harness {
         let env = TestEnv::start().await.expect("test infrastructure");
         let issuer = TestIssuer::new();
-        let jwks = std::env::temp_dir().join(format!("{}-jwks.json", env.id));
-        std::fs::write(
-            &jwks,
-            serde_json::to_vec(&issuer.jwks()).expect("jwks json"),
-        )
-        .expect("jwks file");
-        let auth = AuthConfig {
-            jwks_file: Some(jwks),
-            ..AuthConfig::default()
-        };
+        let auth = issuer.trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
         let serve = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth)
             .with_settings(config);
         let kafka = Kafka::connect(&serve.kafka, "notification-test").expect("producer");
@@ -187,6 +178,7 @@ pub fn placed(order: OrderId, number: &str) -> OrderPlaced {
         },
         shipping_method: "standard".to_owned(),
         placed_at: chrono::Utc::now(),
+        promotions: Vec::new(),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use bazaar_platform::auth::{AuthConfig, Role, TestIssuer};
+use bazaar_platform::auth::{Role, TestIssuer};
 use bazaar_platform::component::ComponentSpec;
 use bazaar_platform::runtime::{ServeConfig, Spawned, spawn};
 use bazaar_testkit::TestEnv;
@@ -41,15 +41,7 @@ impl Shop {
         let env = TestEnv::start().await.expect("test infrastructure");
         let issuer = TestIssuer::new();
         let jwks_path = std::env::temp_dir().join(format!("bazaar-{}-jwks.json", env.id));
-        std::fs::write(
-            &jwks_path,
-            serde_json::to_vec(&issuer.jwks()).expect("jwks json"),
-        )
-        .expect("jwks file");
-        let auth = AuthConfig {
-            jwks_file: Some(jwks_path.clone()),
-            ..AuthConfig::default()
-        };
+        let auth = issuer.trusted_through_file(&jwks_path);
         let config = configure(ServeConfig::local(
             &env.database_url,
             &env.kafka_brokers,

@@ -10,7 +10,7 @@ use bazaar_contracts::order::{
 };
 use bazaar_contracts::{Currency, DomainEvent, Envelope, Money};
 use bazaar_payment::PaymentConfig;
-use bazaar_platform::auth::{AuthConfig, Role, TestIssuer};
+use bazaar_platform::auth::{Role, TestIssuer};
 use bazaar_platform::kafka::Kafka;
 use bazaar_platform::runtime::{ServeConfig, Spawned, spawn};
 use bazaar_testkit::{TestEnv, wait_for};
@@ -34,16 +34,7 @@ impl Harness {
     pub async fn start(config: PaymentConfig) -> Harness {
         let env = TestEnv::start().await.expect("test infrastructure");
         let issuer = TestIssuer::new();
-        let jwks = std::env::temp_dir().join(format!("{}-jwks.json", env.id));
-        std::fs::write(
-            &jwks,
-            serde_json::to_vec(&issuer.jwks()).expect("jwks json"),
-        )
-        .expect("jwks file");
-        let auth = AuthConfig {
-            jwks_file: Some(jwks),
-            ..AuthConfig::default()
-        };
+        let auth = issuer.trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
         let serve = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth)
             .with_settings(config);
         let kafka = Kafka::connect(&serve.kafka, "payment-test").expect("producer");
