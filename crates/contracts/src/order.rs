@@ -90,6 +90,10 @@ pub struct OrderPlaced {
     pub shipping_address: ShippingAddress,
     pub shipping_method: String,
     pub placed_at: DateTime<Utc>,
+    /// The promotions applied to the order (`namespace/name`), so the catalog can count redemptions
+    /// against their usage limits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotions: Vec<String>,
 }
 
 /// `payment.requested`: stock is reserved; payment authorizes `amount` with the shopper's token.

@@ -39,6 +39,10 @@ pub struct QuoteRequest {
     /// Code of the shipping method chosen, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_method: Option<String>,
+    /// Who the quote is for (the identity user id), so that per-customer usage limits of promotions
+    /// apply; absent for a guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
 }
 
 /// Whether a line can be bought.

@@ -27,6 +27,7 @@ use crate::pricing::{
     ShippingOption, Usage,
 };
 use crate::read::{self, CursorKey, ProductFilter, Reference, Sort};
+use crate::redemptions;
 
 /// What the caching headers say about catalog reads.
 pub const CACHE_CONTROL: &str = "public, max-age=30, stale-while-revalidate=30";
@@ -1045,7 +1046,14 @@ async fn check_coupon(
         .iter()
         .find(|p| p.normalized_code().as_deref() == Some(code.as_str()))
         .ok_or_else(|| Problem::not_found(format!("No promotion has the code {code}.")))?;
-    let usage = BTreeMap::new();
+    // No customer here: only the total-use limit can be judged.
+    let usage = usage_for_quote(
+        &state,
+        std::slice::from_ref(promotion),
+        Some(code.as_str()),
+        None,
+    )
+    .await?;
     let (valid, status, message) = match pricing::availability(promotion, Utc::now(), &usage) {
         Ok(()) => (
             true,
@@ -1115,9 +1123,14 @@ pub struct QuoteBody {
     /// A shipping option code; the cheapest delivery option when absent.
     #[serde(default)]
     pub shipping_method: Option<String>,
+    /// Who the quote is for (the identity user id), so that per-customer usage limits apply; absent for
+    /// a guest.
+    #[serde(default)]
+    pub customer_id: Option<String>,
 }
 
-fn quote_request(body: &QuoteBody) -> Result<QuoteRequest, Problem> {
+/// The request to price and who it is for.
+fn quote_request(body: &QuoteBody) -> Result<(QuoteRequest, Option<String>), Problem> {
     let mut errors = Vec::new();
     let currency = parse_currency(&body.currency, "currency", &mut errors);
     if body.lines.is_empty() {
@@ -1175,17 +1188,49 @@ fn quote_request(body: &QuoteBody) -> Result<QuoteRequest, Problem> {
     if shipping_method.is_some() && body.destination.is_none() {
         errors.push(field("destination", "needed to choose a shipping method"));
     }
+    let customer_id = body
+        .customer_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    if customer_id.as_ref().is_some_and(|c| c.len() > 255) {
+        errors.push(field("customerId", "at most 255 characters"));
+    }
     fail_on(errors)?;
     let Some(currency) = currency else {
         return Err(Problem::bad_request("currency is required"));
     };
-    Ok(QuoteRequest {
-        currency,
-        lines,
-        coupon_code,
-        destination,
-        shipping_method,
-    })
+    Ok((
+        QuoteRequest {
+            currency,
+            lines,
+            coupon_code,
+            destination,
+            shipping_method,
+        },
+        customer_id,
+    ))
+}
+
+/// Redemptions of the promotions a quote considers (the automatic ones and the coupon's) that have usage
+/// limits, in total and by `customer`. Read fresh for every quote: the answer is never cached.
+async fn usage_for_quote(
+    state: &CatalogState,
+    promotions: &[Promotion],
+    coupon_code: Option<&str>,
+    customer: Option<&str>,
+) -> Result<BTreeMap<String, Usage>, Problem> {
+    let coupon = coupon_code.map(normalize_code);
+    let limited: Vec<String> = promotions
+        .iter()
+        .filter(|p| p.limits.total_uses.is_some() || p.limits.per_customer.is_some())
+        .filter(|p| p.is_automatic() || (coupon.is_some() && p.normalized_code() == coupon))
+        .map(Promotion::key)
+        .collect();
+    redemptions::usage_for(&state.db, &limited, customer)
+        .await
+        .map_err(db_problem)
 }
 
 /// Prices a cart: list prices, promotions (automatic and one coupon), shipping and total. Unavailable
@@ -1204,7 +1249,7 @@ async fn quote(
     State(state): State<CatalogState>,
     ApiJson(body): ApiJson<QuoteBody>,
 ) -> Result<Response, Problem> {
-    let request = quote_request(&body)?;
+    let (request, customer_id) = quote_request(&body)?;
     let reference = reference(&state).await?;
     let skus: Vec<String> = request
         .lines
@@ -1214,7 +1259,13 @@ async fn quote(
     let products = read::products_for_skus(&state.db, &skus)
         .await
         .map_err(db_problem)?;
-    let usage: BTreeMap<String, Usage> = BTreeMap::new();
+    let usage = usage_for_quote(
+        &state,
+        &reference.promotions,
+        request.coupon_code.as_deref(),
+        customer_id.as_deref(),
+    )
+    .await?;
     let data = PricingData {
         products: &products,
         promotions: &reference.promotions,

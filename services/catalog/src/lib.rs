@@ -8,6 +8,7 @@
 //! - [`pricing`]: the one pricing engine (promotions, shipping), pure and deterministic.
 //! - [`api`]: the HTTP API under `/api/catalog`, with ETags and an in-process cache ([`cache`]) that
 //!   catalog events invalidate.
+//! - [`redemptions`]: counts promotion redemptions from order events, for usage limits.
 //! - [`seed`]: a small realistic shop, loaded through [`write`].
 //!
 //! Its schema's migrations live in `migrations/catalog/`; it touches no other component's schema.
@@ -17,6 +18,7 @@ pub mod cache;
 pub mod model;
 pub mod pricing;
 mod read;
+pub mod redemptions;
 pub mod seed;
 pub mod write;
 
@@ -58,5 +60,20 @@ async fn start(context: Context) -> Result<Running, BoxError> {
             consumer.run(shutdown).await;
         },
     );
-    Ok(Running::new(api::router(state)).with_task(task))
+    // Redemptions are counted once for all replicas: one consumer group, with the inbox.
+    let redemptions = Consumer::new(
+        redemptions::CONSUMER_NAME,
+        &[Topic::ORDER],
+        redemptions::Redemptions,
+        context.db.clone(),
+        &context.kafka,
+        &context.metrics,
+    )?;
+    let shutdown = context.shutdown.clone();
+    let counting = Task::new("catalog promotion redemptions", async move {
+        redemptions.run(shutdown).await;
+    });
+    Ok(Running::new(api::router(state))
+        .with_task(task)
+        .with_task(counting))
 }

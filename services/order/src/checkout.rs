@@ -146,6 +146,7 @@ async fn checkout(
                 region: address.region.clone(),
             }),
             shipping_method: Some(request.shipping_method.clone()),
+            customer_id: Some(user.id.clone()),
         })
         .await?;
     check_quote(&quote, &request)?;
@@ -464,6 +465,11 @@ fn placed_event(
         shipping_address: request.shipping_address.clone(),
         shipping_method: request.shipping_method.clone(),
         placed_at: chrono::Utc::now(),
+        promotions: quote
+            .promotions
+            .iter()
+            .map(|p| p.promotion.clone())
+            .collect(),
     })
 }
 

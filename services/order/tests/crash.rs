@@ -30,7 +30,9 @@ impl Cluster {
     async fn start() -> Cluster {
         let env = TestEnv::start().await.expect("infrastructure");
         let issuer = TestIssuer::new();
-        let auth = issuer.trusted_through_file(&std::env::temp_dir().join(format!("bazaar-{}-jwks.json", env.id)));
+        let auth = issuer.trusted_through_file(
+            &std::env::temp_dir().join(format!("bazaar-{}-jwks.json", env.id)),
+        );
         let config = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth);
         let front = spawn(&FRONT, config.clone()).await.expect("front");
         let inventory = spawn(&[&bazaar_inventory::COMPONENT], config.clone())

@@ -898,3 +898,72 @@ async fn bad_checkout_input_is_a_clear_4xx_and_creates_no_order() {
     assert_eq!(shopper_ships.status, StatusCode::FORBIDDEN);
     saga.shop.close().await;
 }
+
+#[tokio::test]
+async fn a_one_per_customer_coupon_used_at_checkout_is_refused_on_the_shoppers_next_checkout() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 5).await;
+    let shop = &saga.shop;
+    let checkout = |shopper: &str, key: &str| {
+        let token = shop.token(shopper, &[Role::Customer]);
+        let key = key.to_owned();
+        async move {
+            shop
+                .post("/api/checkout", Some(&token), &[("idempotency-key", key.as_str())], json!({
+                    "lines": [{"sku": "RR-42", "quantity": 1}],
+                    "currency": "USD",
+                    "couponCode": "WELCOME10",
+                    "shippingAddress": {"name": "Wendy", "line1": "1 Market St", "city": "San Francisco",
+                                        "region": "CA", "postalCode": "94105", "country": "US"},
+                    "shippingMethod": "standard",
+                    "paymentToken": "tok_visa",
+                }))
+                .await
+        }
+    };
+
+    let first = checkout("wendy", "w-1").await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    assert_eq!(amount(&first.body["discount"]), "10.00", "{}", first.body);
+    saga.settles(&id_of(&first.body), "confirmed").await;
+
+    // The catalog counts the redemption from order.placed, a moment after the checkout.
+    eventually("the catalog to count wendy's WELCOME10", || async {
+        let quote = saga
+            .shop
+            .post(
+                "/api/catalog/quote",
+                None,
+                &[],
+                json!({"currency": "USD", "lines": [{"sku": "RR-42", "quantity": 1}],
+                       "couponCode": "WELCOME10", "customerId": "wendy"}),
+            )
+            .await;
+        (quote.body["coupon"]["applied"] == false).then_some(())
+    })
+    .await;
+
+    let again = checkout("wendy", "w-2").await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.body
+    );
+    let fields: Vec<&str> = again.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["couponCode"], "{}", again.body);
+
+    let other = checkout("xavier", "x-1").await;
+    assert_eq!(
+        other.status,
+        StatusCode::ACCEPTED,
+        "another shopper still may: {}",
+        other.body
+    );
+    saga.shop.close().await;
+}

@@ -29,6 +29,10 @@ use super::{DLQ_REASON_HEADER, Kafka, MessagingError};
 use crate::metrics::Metrics;
 use crate::telemetry::{TRACEPARENT, continue_trace};
 
+/// How long handled event ids are remembered. Kafka keeps messages 7 days by default; twice that leaves
+/// room for a consumer group reset to an old offset.
+pub const INBOX_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(14);
+
 /// An event as a handler sees it: the envelope plus where it came from.
 #[derive(Debug, Clone)]
 pub struct IncomingEvent {
@@ -183,7 +187,12 @@ impl<H: EventHandler> Consumer<H> {
     /// Consumes until `shutdown` is cancelled, then leaves the group. A message being retried when
     /// shutdown comes is left uncommitted, to be redelivered.
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut next_cleanup = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_cleanup {
+                self.forget_old_events().await;
+                next_cleanup = tokio::time::Instant::now() + Duration::from_secs(3600);
+            }
             let handled = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 handled = self.process_next(&shutdown) => handled,
@@ -219,6 +228,21 @@ impl<H: EventHandler> Consumer<H> {
             let _ = tokio::time::timeout(Duration::from_millis(200), self.consumer.recv()).await;
         }
         self.consumer.unsubscribe();
+    }
+
+    /// Deletes inbox rows older than [`INBOX_RETENTION`]: long past the broker's retention, so such an
+    /// event can no longer be redelivered.
+    async fn forget_old_events(&self) {
+        let cutoff = chrono::Utc::now() - INBOX_RETENTION;
+        if let Err(error) =
+            sqlx::query("DELETE FROM inbox WHERE consumer = $1 AND processed_at < $2")
+                .bind(&self.name)
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await
+        {
+            tracing::warn!(consumer = %self.name, %error, "old inbox rows not deleted");
+        }
     }
 
     /// Receives one message and brings it to a final outcome, without committing its offset: that is the

@@ -42,7 +42,8 @@ impl Shop {
     pub async fn start_component(component: &'static ComponentSpec) -> Shop {
         let env = TestEnv::start().await.expect("test infrastructure");
         let issuer = TestIssuer::new();
-        let auth = issuer.trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
+        let auth = issuer
+            .trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
         let config = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth);
         let running = spawn(&[component], config)
             .await

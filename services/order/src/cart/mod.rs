@@ -183,6 +183,7 @@ async fn add_line(
             coupon_code: None,
             destination: None,
             shipping_method: None,
+            customer_id: cart.user_id.clone(),
         })
         .await?;
     let line = quote.lines.first();
@@ -460,6 +461,7 @@ async fn quote_cart(
                 region: params.region.clone(),
             }),
             shipping_method: params.shipping_method.clone(),
+            customer_id: cart.user_id.clone(),
         })
         .await
 }

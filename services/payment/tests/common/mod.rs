@@ -34,7 +34,8 @@ impl Harness {
     pub async fn start(config: PaymentConfig) -> Harness {
         let env = TestEnv::start().await.expect("test infrastructure");
         let issuer = TestIssuer::new();
-        let auth = issuer.trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
+        let auth = issuer
+            .trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
         let serve = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth)
             .with_settings(config);
         let kafka = Kafka::connect(&serve.kafka, "payment-test").expect("producer");
