@@ -123,6 +123,26 @@ impl Saga {
         .await
     }
 
+    /// Waits until `sku` has `on_hand` units on hand and `reserved` reserved over all locations.
+    async fn stock_becomes(&self, sku: &str, levels: (i64, i64), why: &str) {
+        eventually(why, || async {
+            (self.levels(sku).await == levels).then_some(())
+        })
+        .await;
+    }
+
+    /// Waits until the order's payment is captured and returns all its payments.
+    async fn captured(&self, order_id: &str) -> Vec<Value> {
+        eventually("the capture", || async {
+            let payments = self.payments(order_id).await;
+            payments
+                .iter()
+                .any(|p| p["status"] == "captured")
+                .then_some(payments)
+        })
+        .await
+    }
+
     async fn payments(&self, order_id: &str) -> Vec<Value> {
         let page = self
             .shop
@@ -211,10 +231,8 @@ async fn a_paid_order_is_confirmed_shipped_and_delivered_with_stock_payment_and_
     let id = id_of(&order);
 
     saga.settles(&id, "confirmed").await;
-    eventually("sold units to leave the shelf", || async {
-        (saga.levels("RR-42").await == (3, 0)).then_some(())
-    })
-    .await;
+    saga.stock_becomes("RR-42", (3, 0), "sold units to leave the shelf")
+        .await;
     saga.staff(&id, "pack", None).await;
     let shipped = saga
         .staff(
@@ -244,11 +262,8 @@ async fn a_paid_order_is_confirmed_shipped_and_delivered_with_stock_payment_and_
             "delivered"
         ]
     );
-    let payments = eventually("the capture", || async {
-        let payments = saga.payments(&id).await;
-        (payments.len() == 1 && payments[0]["status"] == "captured").then_some(payments)
-    })
-    .await;
+    let payments = saga.captured(&id).await;
+    assert_eq!(payments.len(), 1, "one payment");
     assert_eq!(payments[0]["amount"]["amount"], "298.00");
     saga.notified(
         &id,
@@ -306,10 +321,8 @@ async fn a_declined_payment_cancels_the_order_and_releases_its_stock() {
 
     let cancelled = saga.settles(&id, "cancelled").await;
     assert_eq!(cancelled["cancelReason"], "payment_failed");
-    eventually("the reservation to be released", || async {
-        (saga.levels("RR-42").await == (3, 0)).then_some(())
-    })
-    .await;
+    saga.stock_becomes("RR-42", (3, 0), "the reservation to be released")
+        .await;
     let payments = saga.payments(&id).await;
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0]["status"], "failed");
@@ -333,14 +346,7 @@ async fn a_provider_timeout_is_retried_and_the_second_attempt_confirms_the_order
     let id = id_of(&order);
 
     saga.settles(&id, "confirmed").await;
-    let payments = eventually("the capture", || async {
-        let payments = saga.payments(&id).await;
-        payments
-            .iter()
-            .any(|p| p["status"] == "captured")
-            .then_some(payments)
-    })
-    .await;
+    let payments = saga.captured(&id).await;
     let mut outcomes: Vec<(i64, String)> = payments
         .iter()
         .map(|p| {
@@ -355,10 +361,8 @@ async fn a_provider_timeout_is_retried_and_the_second_attempt_confirms_the_order
         outcomes,
         [(1, "failed".to_owned()), (2, "captured".to_owned())]
     );
-    eventually("the sale to be committed", || async {
-        (saga.levels("RR-42").await == (2, 0)).then_some(())
-    })
-    .await;
+    saga.stock_becomes("RR-42", (2, 0), "the sale to be committed")
+        .await;
     saga.notified(&id, &["order_confirmed", "order_placed"])
         .await;
     saga.shop.close().await;
@@ -378,14 +382,7 @@ async fn cancelling_a_confirmed_order_refunds_the_payment_and_restocks() {
         .await;
     let id = id_of(&order);
     saga.settles(&id, "confirmed").await;
-    eventually("the capture", || async {
-        saga.payments(&id)
-            .await
-            .iter()
-            .any(|p| p["status"] == "captured")
-            .then_some(())
-    })
-    .await;
+    saga.captured(&id).await;
 
     let sam = saga.shop.token("sam", &[Role::Customer]);
     let cancelled = saga
@@ -408,10 +405,7 @@ async fn cancelling_a_confirmed_order_refunds_the_payment_and_restocks() {
             .then_some(())
     })
     .await;
-    eventually("the restock", || async {
-        (saga.levels("RR-42").await == (4, 0)).then_some(())
-    })
-    .await;
+    saga.stock_becomes("RR-42", (4, 0), "the restock").await;
     saga.notified(
         &id,
         &[
@@ -611,14 +605,7 @@ async fn sales_tax_comes_from_the_destination_and_is_what_the_shopper_is_charged
     assert_eq!(amount(&order["total"]), "319.61");
     let id = id_of(&order);
     saga.settles(&id, "confirmed").await;
-    let payments = eventually("the capture", || async {
-        let payments = saga.payments(&id).await;
-        payments
-            .iter()
-            .any(|p| p["status"] == "captured")
-            .then_some(payments)
-    })
-    .await;
+    let payments = saga.captured(&id).await;
     assert_eq!(payments[0]["amount"]["amount"], "319.61", "tax is charged");
     saga.shop.close().await;
 }
@@ -653,18 +640,9 @@ async fn the_same_idempotency_key_returns_the_same_order_and_a_different_body_is
 
     let id = id_of(&first);
     saga.settles(&id, "confirmed").await;
-    eventually("the capture", || async {
-        saga.payments(&id)
-            .await
-            .iter()
-            .any(|p| p["status"] == "captured")
-            .then_some(())
-    })
-    .await;
-    eventually("one unit sold, not two", || async {
-        (saga.levels("RR-42").await == (4, 0)).then_some(())
-    })
-    .await;
+    saga.captured(&id).await;
+    saga.stock_becomes("RR-42", (4, 0), "one unit sold, not two")
+        .await;
     assert_eq!(saga.payments(&id).await.len(), 1, "charged once");
     let sam = saga.shop.token("sam", &[Role::Customer]);
     let mine = saga.shop.get("/api/orders", Some(&sam), &[]).await;
@@ -744,9 +722,10 @@ async fn many_shoppers_racing_for_the_last_units_buy_exactly_those_units() {
         confirmed, 3,
         "exactly the three units were sold: {outcomes:?}"
     );
-    eventually(
+    saga.stock_becomes(
+        "RR-42",
+        (0, 0),
         "every sale committed and every rejection released",
-        || async { (saga.levels("RR-42").await == (0, 0)).then_some(()) },
     )
     .await;
     saga.shop.close().await;
