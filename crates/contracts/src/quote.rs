@@ -25,7 +25,8 @@ pub struct Destination {
     pub region: Option<String>,
 }
 
-/// `POST /api/catalog/quote` body.
+/// `POST /api/catalog/quote` body. Per-customer promotion limits apply to the shopper whose bearer token
+/// comes with the request (order forwards the shopper's own token), never to a customer named in the body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QuoteRequest {
@@ -39,10 +40,6 @@ pub struct QuoteRequest {
     /// Code of the shipping method chosen, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_method: Option<String>,
-    /// Who the quote is for (the identity user id), so that per-customer usage limits of promotions
-    /// apply; absent for a guest.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_id: Option<String>,
 }
 
 /// Whether a line can be bought.

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bazaar_contracts::{Currency, Money, Sku};
+use bazaar_platform::auth::CurrentUser;
 use bazaar_platform::{ApiJson, ApiPath, ApiQuery, FieldError, Problem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -1123,14 +1124,10 @@ pub struct QuoteBody {
     /// A shipping option code; the cheapest delivery option when absent.
     #[serde(default)]
     pub shipping_method: Option<String>,
-    /// Who the quote is for (the identity user id), so that per-customer usage limits apply; absent for
-    /// a guest.
-    #[serde(default)]
-    pub customer_id: Option<String>,
 }
 
-/// The request to price and who it is for.
-fn quote_request(body: &QuoteBody) -> Result<(QuoteRequest, Option<String>), Problem> {
+/// The request to price.
+fn quote_request(body: &QuoteBody) -> Result<QuoteRequest, Problem> {
     let mut errors = Vec::new();
     let currency = parse_currency(&body.currency, "currency", &mut errors);
     if body.lines.is_empty() {
@@ -1188,29 +1185,17 @@ fn quote_request(body: &QuoteBody) -> Result<(QuoteRequest, Option<String>), Pro
     if shipping_method.is_some() && body.destination.is_none() {
         errors.push(field("destination", "needed to choose a shipping method"));
     }
-    let customer_id = body
-        .customer_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned);
-    if customer_id.as_ref().is_some_and(|c| c.len() > 255) {
-        errors.push(field("customerId", "at most 255 characters"));
-    }
     fail_on(errors)?;
     let Some(currency) = currency else {
         return Err(Problem::bad_request("currency is required"));
     };
-    Ok((
-        QuoteRequest {
-            currency,
-            lines,
-            coupon_code,
-            destination,
-            shipping_method,
-        },
-        customer_id,
-    ))
+    Ok(QuoteRequest {
+        currency,
+        lines,
+        coupon_code,
+        destination,
+        shipping_method,
+    })
 }
 
 /// Redemptions of the promotions a quote considers (the automatic ones and the coupon's) that have usage
@@ -1247,9 +1232,13 @@ async fn usage_for_quote(
 )]
 async fn quote(
     State(state): State<CatalogState>,
+    shopper: Option<CurrentUser>,
     ApiJson(body): ApiJson<QuoteBody>,
 ) -> Result<Response, Problem> {
-    let (request, customer_id) = quote_request(&body)?;
+    let request = quote_request(&body)?;
+    // Per-customer limits are checked for the signed-in shopper only: naming a customer in the body
+    // would let anyone probe whether someone else has used a promotion.
+    let customer_id = shopper.map(|user| user.id);
     let reference = reference(&state).await?;
     let skus: Vec<String> = request
         .lines

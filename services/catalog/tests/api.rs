@@ -558,7 +558,6 @@ async fn a_quote_prices_lines_applies_promotions_and_shipping_and_flags_unavaila
             region: None,
         }),
         shipping_method: Some("standard".into()),
-        customer_id: None,
     };
     let response = rig
         .post_json(

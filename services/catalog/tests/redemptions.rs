@@ -12,7 +12,7 @@ use bazaar_contracts::order::{
     CancellationReason, Customer, OrderCancelled, OrderId, OrderLine, OrderPlaced, ShippingAddress,
 };
 use bazaar_contracts::{Currency, Money};
-use bazaar_platform::auth::AuthConfig;
+use bazaar_platform::auth::{Role, TestIssuer};
 use bazaar_platform::config::KafkaConfig;
 use bazaar_platform::db;
 use bazaar_platform::kafka::{Kafka, Outbox, Relay};
@@ -34,18 +34,17 @@ struct Rig {
     outbox: Outbox,
     relay: Relay,
     http: reqwest::Client,
+    issuer: TestIssuer,
 }
 
 impl Rig {
     /// A running catalog with `shop` loaded, and an order-side outbox to announce orders with.
     async fn start(shop: seed::Shop) -> Rig {
         let env = TestEnv::start().await.expect("infrastructure");
-        let config = ServeConfig::local(
-            &env.database_url,
-            &env.kafka_brokers,
-            &env.id,
-            AuthConfig::default(),
-        );
+        let issuer = TestIssuer::new();
+        let auth = issuer
+            .trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
+        let config = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth);
         let running = spawn(&[&COMPONENT], config).await.expect("catalog running");
         let catalog = env.pool(&env.schema("catalog")).await.expect("pool");
         let mut tx = catalog.begin().await.expect("begin");
@@ -81,6 +80,7 @@ impl Rig {
             outbox: Outbox::new("order"),
             relay,
             http: reqwest::Client::new(),
+            issuer,
         }
     }
 
@@ -99,23 +99,26 @@ impl Rig {
         assert!(published >= 1, "the event was published");
     }
 
-    /// Quotes one pair of RR-42 (149.00 USD) with WELCOME10 for `customer`.
+    /// Quotes one pair of RR-42 (149.00 USD) with WELCOME10 for `customer`, who proves who they are with
+    /// their own token (as order forwards it).
     async fn quote(&self, customer: Option<&str>) -> Value {
-        let mut body = json!({
+        let body = json!({
             "currency": "USD",
             "lines": [{"sku": "RR-42", "quantity": 1}],
             "couponCode": "welcome10",
         });
-        if let Some(customer) = customer {
-            body["customerId"] = json!(customer);
-        }
-        let response = self
+        let mut request = self
             .http
             .post(format!("{}/api/catalog/quote", self.running.base_url))
-            .json(&body)
-            .send()
-            .await
-            .expect("POST quote");
+            .json(&body);
+        if let Some(customer) = customer {
+            request = request.bearer_auth(self.issuer.issue(
+                customer,
+                &[Role::Customer],
+                Duration::from_secs(300),
+            ));
+        }
+        let response = request.send().await.expect("POST quote");
         assert!(response.status().is_success(), "quote answered");
         response.json().await.expect("json")
     }
@@ -231,6 +234,20 @@ async fn a_customer_who_used_a_one_per_customer_coupon_cannot_use_it_again_until
     );
     let reason = rig.quote(Some("alice")).await["coupon"]["reason"].clone();
     assert_eq!(reason, "This code has been used up.");
+
+    // Naming alice in the body instead of proving to be her reveals nothing about her.
+    let probe = rig
+        .http
+        .post(format!("{}/api/catalog/quote", rig.running.base_url))
+        .json(
+            &json!({"currency": "USD", "lines": [{"sku": "RR-42", "quantity": 1}],
+                      "couponCode": "welcome10", "customerId": "alice"}),
+        )
+        .send()
+        .await
+        .expect("POST quote");
+    let probe: Value = probe.json().await.expect("json");
+    assert_eq!(probe["coupon"]["status"], "applied", "{probe}");
 
     rig.publish(&cancelled(&order)).await;
     rig.counted(0).await;

@@ -26,8 +26,17 @@ impl CatalogClient {
         })
     }
 
-    pub async fn quote(&self, request: &QuoteRequest) -> Result<Quote, OrderError> {
+    /// Prices `request`. `authorization` is the shopper's own `Authorization` header, forwarded so that the
+    /// catalog applies per-customer promotion limits to the shopper it can verify, and to nobody else.
+    pub async fn quote(
+        &self,
+        request: &QuoteRequest,
+        authorization: Option<&str>,
+    ) -> Result<Quote, OrderError> {
         let mut call = self.http.post(&self.quote_url).json(request);
+        if let Some(authorization) = authorization {
+            call = call.header(reqwest::header::AUTHORIZATION, authorization);
+        }
         if let Some(traceparent) = current_traceparent() {
             call = call.header(TRACEPARENT, traceparent);
         }
@@ -70,4 +79,11 @@ impl CatalogClient {
             )))
         }
     }
+}
+
+/// The raw `Authorization` header of a request, to forward to the catalog.
+pub fn authorization(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
 }

@@ -134,20 +134,22 @@ async fn checkout(
     let address = &request.shipping_address;
     let quote = state
         .catalog
-        .quote(&QuoteRequest {
-            currency: currency.clone(),
-            lines,
-            coupon_code: request
-                .coupon_code
-                .clone()
-                .or_else(|| cart.as_ref().and_then(|c| c.coupon_code.clone())),
-            destination: Some(Destination {
-                country: address.country.clone(),
-                region: address.region.clone(),
-            }),
-            shipping_method: Some(request.shipping_method.clone()),
-            customer_id: Some(user.id.clone()),
-        })
+        .quote(
+            &QuoteRequest {
+                currency: currency.clone(),
+                lines,
+                coupon_code: request
+                    .coupon_code
+                    .clone()
+                    .or_else(|| cart.as_ref().and_then(|c| c.coupon_code.clone())),
+                destination: Some(Destination {
+                    country: address.country.clone(),
+                    region: address.region.clone(),
+                }),
+                shipping_method: Some(request.shipping_method.clone()),
+            },
+            crate::catalog::authorization(&headers),
+        )
         .await?;
     check_quote(&quote, &request)?;
     let tax = state

@@ -20,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::catalog::authorization;
 use crate::error::OrderError;
 use store::{CartLineRow, CartOwner, CartRow};
 
@@ -123,6 +124,7 @@ pub struct CartView {
 async fn create_cart(
     State(state): State<AppState>,
     user: Option<CurrentUser>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<NewCart>,
 ) -> Result<(StatusCode, ApiJson<CartView>), Problem> {
     let currency = match body.currency {
@@ -142,7 +144,13 @@ async fn create_cart(
             (cart, Some(token))
         }
     };
-    let mut view = price(&state, &cart, &ViewParams::default()).await?;
+    let mut view = price(
+        &state,
+        &cart,
+        &ViewParams::default(),
+        authorization(&headers),
+    )
+    .await?;
     view.cart_token = token;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
@@ -157,7 +165,9 @@ async fn view_cart(
     ApiQuery(params): ApiQuery<ViewParams>,
 ) -> Result<ApiJson<CartView>, Problem> {
     let cart = existing_cart(&state, user.as_ref(), &headers).await?;
-    Ok(ApiJson(price(&state, &cart, &params).await?))
+    Ok(ApiJson(
+        price(&state, &cart, &params, authorization(&headers)).await?,
+    ))
 }
 
 /// Adds units of a SKU (to an existing line if there is one).
@@ -174,17 +184,19 @@ async fn add_line(
     let cart = existing_cart(&state, user.as_ref(), &headers).await?;
     let quote = state
         .catalog
-        .quote(&QuoteRequest {
-            currency: cart.currency.clone(),
-            lines: vec![QuoteLineRequest {
-                sku: sku.clone(),
-                quantity: 1,
-            }],
-            coupon_code: None,
-            destination: None,
-            shipping_method: None,
-            customer_id: cart.user_id.clone(),
-        })
+        .quote(
+            &QuoteRequest {
+                currency: cart.currency.clone(),
+                lines: vec![QuoteLineRequest {
+                    sku: sku.clone(),
+                    quantity: 1,
+                }],
+                coupon_code: None,
+                destination: None,
+                shipping_method: None,
+            },
+            authorization(&headers),
+        )
         .await?;
     let line = quote.lines.first();
     if line.map(|l| l.status) != Some(LineStatus::Available) {
@@ -198,7 +210,13 @@ async fn add_line(
     let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     store::add_line(&mut conn, cart.id, sku.as_str(), quantity, price).await?;
     Ok(ApiJson(
-        self::price(&state, &cart, &ViewParams::default()).await?,
+        self::price(
+            &state,
+            &cart,
+            &ViewParams::default(),
+            authorization(&headers),
+        )
+        .await?,
     ))
 }
 
@@ -220,7 +238,15 @@ async fn change_line(
     if !store::set_quantity(&mut conn, cart.id, sku.as_str(), quantity).await? {
         return Err(OrderError::NotFound("That SKU is not in the cart.").into());
     }
-    Ok(ApiJson(price(&state, &cart, &ViewParams::default()).await?))
+    Ok(ApiJson(
+        price(
+            &state,
+            &cart,
+            &ViewParams::default(),
+            authorization(&headers),
+        )
+        .await?,
+    ))
 }
 
 /// Removes a line.
@@ -238,7 +264,15 @@ async fn remove_line(
     if !store::remove_line(&mut conn, cart.id, sku.as_str()).await? {
         return Err(OrderError::NotFound("That SKU is not in the cart.").into());
     }
-    Ok(ApiJson(price(&state, &cart, &ViewParams::default()).await?))
+    Ok(ApiJson(
+        price(
+            &state,
+            &cart,
+            &ViewParams::default(),
+            authorization(&headers),
+        )
+        .await?,
+    ))
 }
 
 /// Applies a coupon code; one the catalog does not accept for this cart is refused with the reason.
@@ -256,7 +290,13 @@ async fn apply_coupon(
     }
     let mut cart = existing_cart(&state, user.as_ref(), &headers).await?;
     cart.coupon_code = Some(code.clone());
-    let view = price(&state, &cart, &ViewParams::default()).await?;
+    let view = price(
+        &state,
+        &cart,
+        &ViewParams::default(),
+        authorization(&headers),
+    )
+    .await?;
     if let Some(coupon) = view.coupon.as_ref().filter(|c| !c.applied) {
         let reason = coupon
             .reason
@@ -281,7 +321,15 @@ async fn remove_coupon(
     let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     store::set_coupon(&mut conn, cart.id, None).await?;
     cart.coupon_code = None;
-    Ok(ApiJson(price(&state, &cart, &ViewParams::default()).await?))
+    Ok(ApiJson(
+        price(
+            &state,
+            &cart,
+            &ViewParams::default(),
+            authorization(&headers),
+        )
+        .await?,
+    ))
 }
 
 /// Moves the guest cart named by `X-Cart-Token` into the signed-in shopper's cart.
@@ -311,7 +359,13 @@ async fn merge_cart(
     .ok_or(OrderError::NotFound("No cart."))?;
     tx.commit().await.map_err(OrderError::from)?;
     Ok(ApiJson(
-        price(&state, &merged, &ViewParams::default()).await?,
+        price(
+            &state,
+            &merged,
+            &ViewParams::default(),
+            authorization(&headers),
+        )
+        .await?,
     ))
 }
 
@@ -356,6 +410,7 @@ pub async fn price(
     state: &AppState,
     cart: &CartRow,
     params: &ViewParams,
+    shopper_authorization: Option<&str>,
 ) -> Result<CartView, OrderError> {
     let mut conn = state.db.acquire().await?;
     let rows = store::lines(&mut conn, cart.id).await?;
@@ -364,7 +419,7 @@ pub async fn price(
     let quote = if rows.is_empty() {
         empty_quote(currency)
     } else {
-        quote_cart(state, cart, &rows, params).await?
+        quote_cart(state, cart, &rows, params, shopper_authorization).await?
     };
     let lines = quote
         .lines
@@ -439,6 +494,7 @@ async fn quote_cart(
     cart: &CartRow,
     rows: &[CartLineRow],
     params: &ViewParams,
+    shopper_authorization: Option<&str>,
 ) -> Result<Quote, OrderError> {
     let lines = rows
         .iter()
@@ -452,17 +508,19 @@ async fn quote_cart(
         .collect();
     state
         .catalog
-        .quote(&QuoteRequest {
-            currency: cart.currency.clone(),
-            lines,
-            coupon_code: cart.coupon_code.clone(),
-            destination: params.country.as_ref().map(|country| Destination {
-                country: country.clone(),
-                region: params.region.clone(),
-            }),
-            shipping_method: params.shipping_method.clone(),
-            customer_id: cart.user_id.clone(),
-        })
+        .quote(
+            &QuoteRequest {
+                currency: cart.currency.clone(),
+                lines,
+                coupon_code: cart.coupon_code.clone(),
+                destination: params.country.as_ref().map(|country| Destination {
+                    country: country.clone(),
+                    region: params.region.clone(),
+                }),
+                shipping_method: params.shipping_method.clone(),
+            },
+            shopper_authorization,
+        )
         .await
 }
 
