@@ -107,6 +107,14 @@ impl Saga {
         (answer.status, answer.body)
     }
 
+    /// `shopper` checks out `quantity` RR-42 paying with `payment_token`; returns the accepted order's id.
+    async fn buy(&self, shopper: &str, key: &str, quantity: u32, payment_token: &str) -> String {
+        let lines = json!([{"sku": "RR-42", "quantity": quantity}]);
+        let (status, order) = self.checkout(shopper, key, lines, payment_token).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{order}");
+        id_of(&order)
+    }
+
     async fn order(&self, id: &str) -> Value {
         self.shop
             .get(&format!("/api/orders/{id}"), Some(&self.ops), &[])
@@ -309,15 +317,7 @@ async fn an_order_for_more_than_is_in_stock_is_cancelled_and_nothing_is_charged(
 async fn a_declined_payment_cancels_the_order_and_releases_its_stock() {
     let saga = Saga::open(&EVERYTHING).await;
     saga.stock("RR-42", 3).await;
-    let (_, order) = saga
-        .checkout(
-            "sam",
-            "k-3",
-            json!([{"sku": "RR-42", "quantity": 1}]),
-            "tok_declined",
-        )
-        .await;
-    let id = id_of(&order);
+    let id = saga.buy("sam", "k-3", 1, "tok_declined").await;
 
     let cancelled = saga.settles(&id, "cancelled").await;
     assert_eq!(cancelled["cancelReason"], "payment_failed");
@@ -335,15 +335,7 @@ async fn a_declined_payment_cancels_the_order_and_releases_its_stock() {
 async fn a_provider_timeout_is_retried_and_the_second_attempt_confirms_the_order() {
     let saga = Saga::open(&EVERYTHING).await;
     saga.stock("RR-42", 3).await;
-    let (_, order) = saga
-        .checkout(
-            "sam",
-            "k-4",
-            json!([{"sku": "RR-42", "quantity": 1}]),
-            "tok_timeout_once",
-        )
-        .await;
-    let id = id_of(&order);
+    let id = saga.buy("sam", "k-4", 1, "tok_timeout_once").await;
 
     saga.settles(&id, "confirmed").await;
     let payments = saga.captured(&id).await;
@@ -372,15 +364,7 @@ async fn a_provider_timeout_is_retried_and_the_second_attempt_confirms_the_order
 async fn cancelling_a_confirmed_order_refunds_the_payment_and_restocks() {
     let saga = Saga::open(&EVERYTHING).await;
     saga.stock("RR-42", 4).await;
-    let (_, order) = saga
-        .checkout(
-            "sam",
-            "k-5",
-            json!([{"sku": "RR-42", "quantity": 2}]),
-            "tok_visa",
-        )
-        .await;
-    let id = id_of(&order);
+    let id = saga.buy("sam", "k-5", 2, "tok_visa").await;
     saga.settles(&id, "confirmed").await;
     saga.captured(&id).await;
 
@@ -449,15 +433,7 @@ async fn a_reservation_that_outlives_its_time_releases_the_stock_and_cancels_the
     };
     let saga = Saga::open_with(&without_payment, |config| config.with_settings(short_holds)).await;
     saga.stock("RR-42", 2).await;
-    let (_, order) = saga
-        .checkout(
-            "sam",
-            "k-exp",
-            json!([{"sku": "RR-42", "quantity": 2}]),
-            "tok_visa",
-        )
-        .await;
-    let id = id_of(&order);
+    let id = saga.buy("sam", "k-exp", 2, "tok_visa").await;
     saga.settles(&id, "awaiting_payment").await;
 
     let cancelled = saga.settles(&id, "cancelled").await;
@@ -476,15 +452,7 @@ async fn a_reservation_that_outlives_its_time_releases_the_stock_and_cancels_the
 async fn a_shopper_follows_the_order_live_until_it_is_delivered() {
     let saga = Saga::open(&EVERYTHING).await;
     saga.stock("RR-42", 2).await;
-    let (_, order) = saga
-        .checkout(
-            "sam",
-            "k-live",
-            json!([{"sku": "RR-42", "quantity": 1}]),
-            "tok_visa",
-        )
-        .await;
-    let id = id_of(&order);
+    let id = saga.buy("sam", "k-live", 1, "tok_visa").await;
     let sam = saga.shop.token("sam", &[Role::Customer]);
     let mut stream = saga
         .shop
