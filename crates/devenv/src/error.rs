@@ -14,7 +14,8 @@ pub enum DevEnvError {
     /// `initdb`/`pg_ctl` are not installed where we look.
     #[error(
         "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin: \
-         install them with `apt-get install postgresql` (Debian/Ubuntu) or `brew install postgresql` (macOS), \
+         install them as root with `apt-get update && apt-get install -y postgresql` (Debian/Ubuntu; \
+         `scripts/install-postgres` does it when run as root) or `brew install postgresql` (macOS), \
          or set DATABASE_URL to an existing server"
     )]
     PostgresNotFound,
