@@ -17,7 +17,9 @@
 # (has a shell and tar, which Tilt's live update needs). The user is numeric (65532) whatever the base, so
 # Kubernetes can verify runAsNonRoot without reading /etc/passwd.
 #
-# Works with the legacy builder (DOCKER_BUILDKIT=0) and with BuildKit; no `# syntax=` line on purpose (it
+# Builders: the source build needs BuildKit (Docker's default since 23.0), which builds only the stages a
+# target uses. `--target packed` also works with the legacy builder (DOCKER_BUILDKIT=0), which builds every
+# stage before its target: that is why `packed` comes right after `runtime`. No `# syntax=` line on purpose (it
 # would make BuildKit fetch a frontend image).
 
 ARG RUST_IMAGE=rust:1.94-bookworm
@@ -55,9 +57,19 @@ FROM runtime AS packed
 COPY storefront/ /usr/share/bazaar/storefront/
 COPY bazaar /usr/local/bin/bazaar
 
+# Tilt's live update only (`tilt up -- --live-update`), on a base with a shell and tar such as
+# debian:trixie-slim: the binary lives in a directory the runtime user owns, so that Tilt can replace it in a
+# running container and restart the process. Never for production: the process could rewrite its own binary.
+FROM packed AS live
+USER 0:0
+RUN install -d -o 65532 -g 65532 /opt/bazaar /opt/bazaar/bin \
+ && mv /usr/local/bin/bazaar /opt/bazaar/bin/bazaar \
+ && chown 65532:65532 /opt/bazaar/bin/bazaar \
+ && ln -s /opt/bazaar/bin/bazaar /usr/local/bin/bazaar
+USER 65532:65532
+
 # ---------------------------------------------------------------------------------------------------------
-# Source build (after `packed`: the legacy builder builds every stage before its target, so `packed` must
-# not depend on these, nor come after them)
+# Source build (BuildKit; the legacy builder would also build `packed` and `live` on the way)
 # ---------------------------------------------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS chef
 ARG CARGO_CHEF_VERSION=0.1.78
