@@ -8,7 +8,9 @@
 #      Bazaar's crates; `--locked` builds exactly Cargo.lock.
 #
 #   2. Packing a binary built outside (Tilt, our CI): target `packed`, build context = a directory holding
-#      `bazaar` (the binary, built for the runtime base's glibc or older) and `storefront/` (may be empty).
+#      `bazaar` (the binary, built for the runtime base's glibc or older), `storefront/` (may be empty) and
+#      `lib/` (shared libraries the binary links that the base lacks, e.g. libz.so.1 when zlib is linked
+#      dynamically; may be empty).
 #        docker build -f Dockerfile --target packed -t bazaar:dev CONTEXT_DIR
 #      No cargo runs in the image. scripts/image-test and the Tiltfile prepare that directory.
 #
@@ -52,9 +54,10 @@ USER 65532:65532
 ENTRYPOINT ["bazaar"]
 CMD ["--help"]
 
-# Packs a binary built outside the image (Tilt, CI). Context: `bazaar` and `storefront/`.
+# Packs a binary built outside the image (Tilt, CI). Context: `bazaar`, `storefront/`, `lib/`.
 FROM runtime AS packed
 COPY storefront/ /usr/share/bazaar/storefront/
+COPY lib/ /usr/lib/
 COPY bazaar /usr/local/bin/bazaar
 
 # Tilt's live update only (`tilt up -- --live-update`), on a base with a shell and tar such as
@@ -82,7 +85,9 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
-ENV CARGO_TERM_COLOR=never
+# zlib (Kafka compression) linked statically: distroless `cc` has no libz.so.
+ENV CARGO_TERM_COLOR=never \
+    LIBZ_SYS_STATIC=1
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --bin bazaar --recipe-path recipe.json
 COPY . .
