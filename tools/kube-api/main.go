@@ -21,11 +21,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 	_ "time/tzdata" // as upstream kube-apiserver: CronJob time zones
 
@@ -98,17 +101,39 @@ func serve(args []string) int {
 	return apiserver(append(rest, "--etcd-servers="+endpoint))
 }
 
-// startEtcd starts a single-member etcd with its data in dir, listening on kernel-chosen ports of
-// 127.0.0.1, and waits until it serves.
+// startEtcd starts a single-member etcd with its data in dir, listening on free ports of 127.0.0.1,
+// and waits until it serves. A port taken between our probe and etcd's bind is retried on another.
 func startEtcd(dir string) (*embed.Etcd, error) {
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		e, err := startEtcdOnce(dir)
+		if err == nil {
+			return e, nil
+		}
+		lastErr = err
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+func startEtcdOnce(dir string) (*embed.Etcd, error) {
+	clientURL, err := freeURL()
+	if err != nil {
+		return nil, err
+	}
+	peerURL, err := freeURL()
+	if err != nil {
+		return nil, err
+	}
 	cfg := embed.NewConfig()
 	cfg.Name = "kube-api"
 	cfg.Dir = dir
-	any := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
-	cfg.ListenClientUrls = []url.URL{any}
-	cfg.AdvertiseClientUrls = []url.URL{any}
-	cfg.ListenPeerUrls = []url.URL{any}
-	cfg.AdvertisePeerUrls = []url.URL{any}
+	cfg.ListenClientUrls = []url.URL{clientURL}
+	cfg.AdvertiseClientUrls = []url.URL{clientURL}
+	cfg.ListenPeerUrls = []url.URL{peerURL}
+	cfg.AdvertisePeerUrls = []url.URL{peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.LogLevel = "warn"
 	cfg.LogOutputs = []string{"stderr"}
@@ -116,9 +141,6 @@ func startEtcd(dir string) (*embed.Etcd, error) {
 	// protects against the machine crashing, which a throwaway test server need not survive. Without
 	// it, writes do not wait for the disk.
 	cfg.UnsafeNoFsync = true
-	// A test server keeps little history; compact it like a kube-apiserver would, hourly is plenty.
-	cfg.AutoCompactionMode = "periodic"
-	cfg.AutoCompactionRetention = "1h"
 
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
@@ -135,6 +157,20 @@ func startEtcd(dir string) (*embed.Etcd, error) {
 		e.Close()
 		return nil, fmt.Errorf("not ready within %s", etcdReadyTimeout)
 	}
+}
+
+// freeURL is http://127.0.0.1:<a port that is free right now>. etcd must know its ports up front (it
+// advertises them to itself), so the kernel picks one here and etcd binds it a moment later.
+func freeURL() (url.URL, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return url.URL{}, err
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		return url.URL{}, err
+	}
+	return url.URL{Scheme: "http", Host: addr}, nil
 }
 
 // takeFlag removes "--name=value" or "--name value" from args and returns the value and the rest.

@@ -18,9 +18,11 @@
 
 mod broker;
 mod error;
+mod kube_api;
 mod postgres;
 mod process;
 
 pub use broker::LocalBroker;
 pub use error::{DevEnvError, Result};
+pub use kube_api::{ADMIN_USER, KUBE_API_BIN_ENV, KubeApiError, LocalKubeApi};
 pub use postgres::LocalPostgres;

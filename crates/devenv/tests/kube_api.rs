@@ -1,0 +1,220 @@
+//! Starts a real kube-apiserver (with etcd) from the `kube-api` binary. Fails, saying how to build it,
+//! when it is not built: `scripts/install-kube-api`, or `BAZAAR_KUBE_API_BIN` pointing at a build.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bazaar_devenv::{ADMIN_USER, LocalKubeApi};
+use k8s_openapi::api::authentication::v1::{SelfSubjectReview, SelfSubjectReviewStatus};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use kube::api::{Api, ObjectMeta, PostParams};
+
+fn named(name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        ..ObjectMeta::default()
+    }
+}
+
+async fn start() -> LocalKubeApi {
+    let started = Instant::now();
+    let api = LocalKubeApi::start()
+        .await
+        .unwrap_or_else(|e| panic!("start the local kube-apiserver: {e}"));
+    eprintln!(
+        "kube-apiserver ready at {} after {:.1} s",
+        api.server_url(),
+        started.elapsed().as_secs_f32()
+    );
+    api
+}
+
+/// Who the API server thinks the client is (`kubectl auth whoami`).
+async fn whoami(client: kube::Client) -> (String, Vec<String>) {
+    let reviews: Api<SelfSubjectReview> = Api::all(client);
+    let review = reviews
+        .create(&PostParams::default(), &SelfSubjectReview::default())
+        .await
+        .expect("SelfSubjectReview");
+    let info = review
+        .status
+        .and_then(|SelfSubjectReviewStatus { user_info }| user_info)
+        .expect("user info");
+    (
+        info.username.unwrap_or_default(),
+        info.groups.unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn objects_survive_an_api_server_restart() {
+    let mut api = start().await;
+    assert_eq!(
+        api.server_url(),
+        format!("https://127.0.0.1:{}", api.port())
+    );
+    let client = api.client().await.expect("admin client");
+    let (user, groups) = whoami(client.clone()).await;
+    assert_eq!(user, ADMIN_USER);
+    assert!(groups.contains(&"system:masters".to_owned()), "{groups:?}");
+
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &Namespace {
+            metadata: named("shop"),
+            ..Namespace::default()
+        })
+        .await
+        .expect("create namespace");
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
+    let created = config_maps
+        .create(&PostParams::default(), &ConfigMap {
+            metadata: named("settings"),
+            data: Some(BTreeMap::from([("currency".to_owned(), "EUR".to_owned())])),
+            ..ConfigMap::default()
+        })
+        .await
+        .expect("create ConfigMap");
+
+    let started = Instant::now();
+    api.restart().await.expect("restart");
+    eprintln!(
+        "kube-apiserver restarted in {:.1} s",
+        started.elapsed().as_secs_f32()
+    );
+
+    // The client made before the restart still works: same URL, same CA, same credentials.
+    let read = config_maps.get("settings").await.expect("read back");
+    assert_eq!(read.data, created.data);
+    assert_eq!(read.metadata.uid, created.metadata.uid);
+    assert_eq!(
+        read.metadata.resource_version,
+        created.metadata.resource_version
+    );
+
+    api.stop().await.expect("stop");
+    let refused = tokio::time::timeout(Duration::from_secs(10), config_maps.get("settings")).await;
+    assert!(
+        matches!(refused, Ok(Err(_))),
+        "a stopped server answered: {refused:?}"
+    );
+    api.stop().await.expect("stopping twice is a no-op");
+
+    let dir = api.dir().to_owned();
+    api.shutdown().await;
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}
+
+#[tokio::test]
+async fn identities_get_only_what_rbac_grants() {
+    let api = start().await;
+    let admin = api.client().await.expect("admin client");
+
+    // A ServiceAccount with a token from the TokenRequest API, as a pod would get.
+    let sa_config = api
+        .kubeconfig_for_service_account("shop", "reader")
+        .await
+        .expect("ServiceAccount kubeconfig");
+    let sa = LocalKubeApi::client_for(&sa_config)
+        .await
+        .expect("ServiceAccount client");
+    let (user, groups) = whoami(sa.clone()).await;
+    assert_eq!(user, "system:serviceaccount:shop:reader");
+    assert!(
+        groups.contains(&"system:serviceaccounts:shop".to_owned()),
+        "{groups:?}"
+    );
+    // The kubeconfig's namespace is the ServiceAccount's: default_namespace is what clients use.
+    assert_eq!(sa.default_namespace(), "shop");
+
+    let sa_config_maps: Api<ConfigMap> = Api::namespaced(sa.clone(), "shop");
+    let denied = sa_config_maps.list(&Default::default()).await;
+    assert!(
+        matches!(&denied, Err(kube::Error::Api(status)) if status.code == 403),
+        "no RBAC yet, must be forbidden: {denied:?}"
+    );
+
+    // A user with a client certificate, in one group.
+    let user_config = api
+        .kubeconfig_for_user("jane", Some("shop-staff"))
+        .expect("user kubeconfig");
+    let jane = LocalKubeApi::client_for(&user_config)
+        .await
+        .expect("user client");
+    assert_eq!(
+        whoami(jane.clone()).await,
+        (
+            "jane".to_owned(),
+            vec!["shop-staff".to_owned(), "system:authenticated".to_owned()]
+        )
+    );
+
+    // Grant reading ConfigMaps in `shop` to the ServiceAccount and the group.
+    let roles: Api<Role> = Api::namespaced(admin.clone(), "shop");
+    roles
+        .create(&PostParams::default(), &Role {
+            metadata: named("config-reader"),
+            rules: Some(vec![PolicyRule {
+                api_groups: Some(vec![String::new()]),
+                resources: Some(vec!["configmaps".to_owned()]),
+                verbs: vec!["get".to_owned(), "list".to_owned()],
+                ..PolicyRule::default()
+            }]),
+        })
+        .await
+        .expect("create Role");
+    let bindings: Api<RoleBinding> = Api::namespaced(admin, "shop");
+    bindings
+        .create(&PostParams::default(), &RoleBinding {
+            metadata: named("config-reader"),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".to_owned(),
+                kind: "Role".to_owned(),
+                name: "config-reader".to_owned(),
+            },
+            subjects: Some(vec![
+                Subject {
+                    kind: "ServiceAccount".to_owned(),
+                    name: "reader".to_owned(),
+                    namespace: Some("shop".to_owned()),
+                    ..Subject::default()
+                },
+                Subject {
+                    kind: "Group".to_owned(),
+                    name: "shop-staff".to_owned(),
+                    api_group: Some("rbac.authorization.k8s.io".to_owned()),
+                    ..Subject::default()
+                },
+            ]),
+        })
+        .await
+        .expect("create RoleBinding");
+
+    sa_config_maps
+        .list(&Default::default())
+        .await
+        .expect("granted to the ServiceAccount");
+    let jane_config_maps: Api<ConfigMap> = Api::namespaced(jane.clone(), "shop");
+    jane_config_maps
+        .list(&Default::default())
+        .await
+        .expect("granted to the group");
+    // Only reading, and only in `shop`.
+    let write = jane_config_maps
+        .create(&PostParams::default(), &ConfigMap {
+            metadata: named("nope"),
+            ..ConfigMap::default()
+        })
+        .await;
+    assert!(
+        matches!(&write, Err(kube::Error::Api(status)) if status.code == 403),
+        "{write:?}"
+    );
+    let elsewhere: Api<ConfigMap> = Api::namespaced(jane, "default");
+    let other = elsewhere.list(&Default::default()).await;
+    assert!(
+        matches!(&other, Err(kube::Error::Api(status)) if status.code == 403),
+        "{other:?}"
+    );
+}
