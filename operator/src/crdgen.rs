@@ -16,6 +16,39 @@ pub fn definitions() -> [CustomResourceDefinition; 4] {
         Fulfillment::crd(),
         Promotion::crd(),
     ]
+    .map(with_kubernetes_integer_formats)
+}
+
+/// schemars names Rust's unsigned integers `uint32` and the like, which the API server does not know
+/// (it warns `unrecognized format "uint32"` on every apply). Kubernetes knows `int32` and `int64`: an
+/// unsigned field whose declared range fits in 32 bits is an `int32`, any other an `int64`.
+fn with_kubernetes_integer_formats(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn rewrite(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(object) => {
+                let unsigned = object
+                    .get("format")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|format| format.starts_with("uint"));
+                if unsigned {
+                    let fits_int32 = object
+                        .get("maximum")
+                        .and_then(serde_json::Value::as_f64)
+                        .is_some_and(|maximum| maximum <= f64::from(i32::MAX));
+                    let format = if fits_int32 { "int32" } else { "int64" };
+                    object.insert("format".to_owned(), format.into());
+                }
+                object.values_mut().for_each(rewrite);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(rewrite),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&crd) else {
+        return crd;
+    };
+    rewrite(&mut value);
+    serde_json::from_value(value).unwrap_or(crd)
 }
 
 /// A generated file: its name under `crds/` and its YAML text.

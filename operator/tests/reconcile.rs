@@ -241,6 +241,7 @@ async fn a_product_is_projected_then_reported_ready_with_an_event() {
                 "type": "Ready", "status": "True", "reason": "Projected",
                 "message": "Active with 2 variants in the catalog", "observedGeneration": 2,
             }],
+            "summary": null,
         })
     );
     let event = api.expect(Method::POST, EVENTS_PATH, json!({})).await;
@@ -330,6 +331,7 @@ async fn a_sku_owned_by_another_product_is_reported_with_a_warning() {
                 "type": "Ready", "status": "False", "reason": "SkuConflict", "message": message,
                 "observedGeneration": 2,
             }],
+            "summary": null,
         })
     );
     let event = api.expect(Method::POST, EVENTS_PATH, json!({})).await;
@@ -565,7 +567,10 @@ async fn a_fulfillment_ships_from_the_stores_its_selector_matches() {
             serde_json::to_value(&fulfillment).unwrap(),
         )
         .await;
-    assert_eq!(patch["status"]["summary"], "downtown, reno");
+    assert_eq!(
+        patch["status"]["summary"], "US; standard; from downtown, reno",
+        "every destination, method and source, for `kubectl get`"
+    );
     assert_eq!(
         patch["status"]["conditions"][0]["message"],
         "ships from downtown, reno"

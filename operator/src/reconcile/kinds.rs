@@ -76,10 +76,41 @@ impl Merchandise for Fulfillment {
         let stores = fulfillment.source_stores.join(", ");
         Ok(Desired {
             message: format!("ships from {stores}"),
-            summary: Some(stores),
+            summary: Some(fulfillment_summary(&fulfillment)),
             object: CatalogObject::Fulfillment(fulfillment),
         })
     }
+}
+
+/// Every destination, method and source in one line, for `kubectl get` (a printer column's JSONPath
+/// shows only the first of several matches): `US (CA, NY), CA; standard, express; from sf, depot`.
+fn fulfillment_summary(fulfillment: &bazaar_catalog::model::Fulfillment) -> String {
+    let destinations = fulfillment
+        .zones
+        .iter()
+        .map(|zone| {
+            let countries = zone.countries.join(", ");
+            if zone.regions.is_empty() {
+                countries
+            } else {
+                format!("{countries} ({})", zone.regions.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut ways: Vec<&str> = fulfillment
+        .methods
+        .iter()
+        .map(|method| method.code.as_str())
+        .collect();
+    if fulfillment.pickup {
+        ways.push("pickup");
+    }
+    format!(
+        "{destinations}; {}; from {}",
+        ways.join(", "),
+        fulfillment.source_stores.join(", ")
+    )
 }
 
 impl Merchandise for Promotion {

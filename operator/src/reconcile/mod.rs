@@ -22,13 +22,12 @@ use kube::runtime::reflector;
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use crate::mapping::Rejection;
 use crate::metrics::{Metrics, ReconcileResult};
 use crate::projection::{CatalogObject, CatalogProjection, Kind, ObjectKey};
 use crate::resources::{Product, ResourceStatus, Store};
-use status::{Outcome, event_for, next_status};
+use status::{Outcome, event_for, next_status, status_patch};
 
 /// The finalizer that keeps a resource until its projection is removed from the catalog.
 pub const FINALIZER: &str = "bazaar.dev/catalog-projection";
@@ -273,7 +272,7 @@ async fn apply<K: Merchandise, P: CatalogProjection>(
         api.patch_status(
             &resource.name_any(),
             &PatchParams::default(),
-            &Patch::Merge(json!({ "status": status })),
+            &Patch::Merge(status_patch(&status)),
         )
         .await
         .map_err(Error::Kube)?;

@@ -89,6 +89,17 @@ pub fn next_status(
     }
 }
 
+/// The JSON merge patch that makes a resource's stored status equal `status`. A merge patch keeps what
+/// it does not mention, so a summary that no longer applies is sent as `null`: a Promotion whose only
+/// target was deleted must not go on showing "1 product".
+pub fn status_patch(status: &ResourceStatus) -> serde_json::Value {
+    let mut patch = serde_json::json!({ "status": status });
+    if status.summary.is_none() {
+        patch["status"]["summary"] = serde_json::Value::Null;
+    }
+    patch
+}
+
 /// The Event to record for `outcome`, if any: every write to the catalog, a first success after a
 /// rejection, and every new rejection. Repeating an unchanged outcome (periodic resyncs) records nothing.
 pub fn event_for(previous: Option<&ResourceStatus>, outcome: &Outcome) -> Option<Event> {
@@ -224,6 +235,27 @@ mod tests {
         assert!(
             event_for(Some(&rejected_status), &projected(false)).is_some(),
             "recovering from a rejection is recorded"
+        );
+    }
+
+    #[test]
+    fn a_summary_that_no_longer_applies_is_cleared_not_kept() {
+        let targeting = Outcome::Projected {
+            changed: true,
+            message: "automatic, targets 1 product".into(),
+            summary: Some("1 product".into()),
+        };
+        let before = next_status(None, Some(1), &targeting, at(1));
+        assert_eq!(status_patch(&before)["status"]["summary"], "1 product");
+
+        let target_gone = rejected("NoProductTargeted", "no Product matches appliesTo");
+        let after = next_status(Some(&before), Some(1), &target_gone, at(2));
+        let patch = status_patch(&after);
+        assert!(
+            patch["status"]
+                .as_object()
+                .is_some_and(|status| status.get("summary") == Some(&serde_json::Value::Null)),
+            "a merge patch that left `summary` out would keep \"1 product\": {patch}"
         );
     }
 }

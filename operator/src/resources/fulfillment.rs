@@ -19,18 +19,12 @@ use super::status::ResourceStatus;
     shortname = "ful",
     category = "bazaar",
     doc = "How orders to some destinations are delivered: source Stores, shipping methods with rates, in-store pickup.",
-    printcolumn(
-        name = "Countries",
-        type_ = "string",
-        json_path = ".spec.zones[*].countries[*]"
-    ),
-    printcolumn(
-        name = "Methods",
-        type_ = "string",
-        json_path = ".spec.methods[*].code"
-    ),
     printcolumn(name = "Pickup", type_ = "boolean", json_path = ".spec.pickup"),
-    printcolumn(name = "Sources", type_ = "string", json_path = ".status.summary"),
+    printcolumn(
+        name = "Delivers",
+        type_ = "string",
+        json_path = ".status.summary"
+    ),
     printcolumn(
         name = "Ready",
         type_ = "string",

@@ -26,8 +26,9 @@ use super::status::ResourceStatus;
         type_ = "integer",
         json_path = ".spec.discount.percentage"
     ),
-    printcolumn(name = "Starts", type_ = "date", json_path = ".spec.schedule.startsAt"),
-    printcolumn(name = "Ends", type_ = "date", json_path = ".spec.schedule.endsAt"),
+    // Strings, not `date`: kubectl shows a `date` column as an age, which is meaningless for a future time.
+    printcolumn(name = "Starts", type_ = "string", json_path = ".spec.schedule.startsAt"),
+    printcolumn(name = "Ends", type_ = "string", json_path = ".spec.schedule.endsAt"),
     printcolumn(
         name = "Priority",
         type_ = "integer",
