@@ -36,7 +36,7 @@ impl HttpConfig {
 }
 
 /// Where each component's PostgreSQL schema lives.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct DatabaseConfig {
     /// PostgreSQL URL used by every component that has no URL of its own.
     #[arg(long = "database-url", env = "DATABASE_URL", value_parser = parse_postgres_url, hide_env_values = true)]
@@ -76,9 +76,41 @@ pub struct DatabaseConfig {
     #[arg(long = "db-max-connections", env = "BAZAAR_DB_MAX_CONNECTIONS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=500))]
     pub max_connections: u32,
+
+    /// Milliseconds a request waits for a database connection when its component's pool is exhausted;
+    /// then it is answered 503 with `Retry-After` (load shedding), never 500.
+    #[arg(long = "db-acquire-timeout-ms", env = "BAZAAR_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    /// The command-line defaults, with no URL.
+    fn default() -> Self {
+        Self {
+            url: None,
+            catalog_database_url: None,
+            identity_database_url: None,
+            order_database_url: None,
+            inventory_database_url: None,
+            payment_database_url: None,
+            notification_database_url: None,
+            schema_prefix: String::new(),
+            max_connections: 10,
+            acquire_timeout_ms: 3_000,
+        }
+    }
 }
 
 impl DatabaseConfig {
+    /// Size and acquire timeout of each component's pool.
+    pub fn pool_settings(&self) -> crate::db::PoolSettings {
+        crate::db::PoolSettings {
+            max_connections: self.max_connections,
+            acquire_timeout: Duration::from_millis(self.acquire_timeout_ms),
+        }
+    }
+
     /// The URL a component uses: its own if set, else the shared one.
     pub fn url_for(&self, component: &str) -> Result<String, ConfigError> {
         let own = match component {
@@ -292,6 +324,15 @@ mod tests {
             probe.db.url_for("payment").expect("url"),
             "postgres://shared/db"
         );
+    }
+
+    #[test]
+    fn the_default_impl_matches_the_command_line_defaults() {
+        let probe = Probe::try_parse_from(["probe"]).expect("no flags needed");
+        let default = DatabaseConfig::default();
+        assert_eq!(probe.db.max_connections, default.max_connections);
+        assert_eq!(probe.db.acquire_timeout_ms, default.acquire_timeout_ms);
+        assert_eq!(probe.db.schema_prefix, default.schema_prefix);
     }
 
     #[test]

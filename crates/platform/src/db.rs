@@ -54,6 +54,60 @@ fn checked_schema(schema: &str) -> Result<&str, DbError> {
     }
 }
 
+/// How long a request waits for a connection of an exhausted pool before it is answered 503 (see
+/// [`crate::Problem::from_db`]), unless configured (`BAZAAR_DB_ACQUIRE_TIMEOUT_MS`).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The nested-acquisition check. When this environment variable is set to N, every pool built by this
+/// module has N connections and an acquire timeout of [`CHECK_ACQUIRE_TIMEOUT`], whatever its caller
+/// asked for. With N = 1, code that holds a connection (or a transaction) of a pool while it acquires a
+/// second one from the same pool waits for itself: the second acquisition times out within seconds and the
+/// test exercising that code fails, instead of the pool deadlocking under load in production. Run the
+/// suites this way with `BAZAAR_TEST_POOL_SIZE=1 scripts/test -p ...`.
+///
+/// Read here and nowhere else; it is meant for test runs, never for a deployment.
+pub const TEST_POOL_SIZE_VAR: &str = "BAZAAR_TEST_POOL_SIZE";
+
+/// Acquire timeout of every pool while the nested-acquisition check is on: long enough for honest queueing
+/// behind a one-connection pool, short enough that a nested acquisition fails a test quickly.
+pub const CHECK_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Size and patience of a connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long an acquisition waits for a free connection before failing with `PoolTimedOut`.
+    pub acquire_timeout: Duration,
+}
+
+impl PoolSettings {
+    pub fn new(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+
+    /// These settings, or those of the nested-acquisition check when it is on.
+    fn effective(self) -> Self {
+        match nested_acquisition_check() {
+            Some(size) => Self {
+                max_connections: size,
+                acquire_timeout: CHECK_ACQUIRE_TIMEOUT,
+            },
+            None => self,
+        }
+    }
+}
+
+/// The pool size forced by [`TEST_POOL_SIZE_VAR`], if set to a positive number.
+pub fn nested_acquisition_check() -> Option<u32> {
+    std::env::var(TEST_POOL_SIZE_VAR)
+        .ok()
+        .and_then(|value| value.trim().parse::<u32>().ok())
+        .filter(|size| *size > 0)
+}
+
 /// A pool whose connections see `schema` first. It connects lazily, so a component starts (and reports
 /// not ready) while the database is down, and recovers by itself when it returns.
 pub fn pool(
@@ -61,6 +115,16 @@ pub fn pool(
     url: &str,
     schema: &str,
     max_connections: u32,
+) -> Result<PgPool, DbError> {
+    pool_with(component, url, schema, PoolSettings::new(max_connections))
+}
+
+/// [`pool`] with an explicit acquire timeout.
+pub fn pool_with(
+    component: &str,
+    url: &str,
+    schema: &str,
+    settings: PoolSettings,
 ) -> Result<PgPool, DbError> {
     let schema = checked_schema(schema)?;
     let options = PgConnectOptions::from_str(url)
@@ -70,10 +134,28 @@ pub fn pool(
         })?
         .application_name(&format!("bazaar-{component}"))
         .options([("search_path", schema)]);
+    let settings = settings.effective();
     Ok(PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
         .connect_lazy_with(options))
+}
+
+/// A separate pool of `max_connections` on the same database, schema and credentials as `pool`, for work
+/// that must never wait for a connection of `pool` while it holds one, or hold one of `pool` for good: a
+/// LISTEN connection kept for the life of the process, or the ledger of a simulated external system that
+/// is called inside a transaction. Acquisitions go one way only (from `pool` to the companion, never back),
+/// so the two cannot deadlock. Connects lazily.
+pub fn companion_pool(pool: &PgPool, max_connections: u32) -> PgPool {
+    let settings = PoolSettings {
+        max_connections,
+        acquire_timeout: pool.options().get_acquire_timeout(),
+    }
+    .effective();
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_lazy_with((*pool.connect_options()).clone())
 }
 
 /// The platform's messaging migrations followed by the component's own.

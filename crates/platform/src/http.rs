@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::Verifier;
 use crate::kafka::Kafka;
 use crate::metrics::Metrics;
-use crate::problem::Problem;
+use crate::problem::{Problem, Shed};
 use crate::telemetry::{TRACEPARENT, continue_trace, trace_id_of};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -153,6 +153,12 @@ async fn record_red_metrics(
         .http_requests
         .with_label_values(&[&method, &route, response.status().as_str()])
         .inc();
+    if let Some(Shed(reason)) = response.extensions().get::<Shed>() {
+        metrics
+            .http_shed
+            .with_label_values(&[route.as_str(), reason])
+            .inc();
+    }
     response
 }
 
@@ -182,6 +188,24 @@ async fn readyz(State(scaffold): State<Scaffold>) -> Response {
 }
 
 async fn metrics_text(State(scaffold): State<Scaffold>) -> Response {
+    for dependency in &scaffold.dependencies {
+        if let Dependency::Postgres { component, pool } = dependency {
+            let size = pool.size();
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            let max = pool.options().get_max_connections();
+            for (state, value) in [
+                ("in_use", size.saturating_sub(idle)),
+                ("idle", idle),
+                ("max", max),
+            ] {
+                scaffold
+                    .metrics
+                    .db_pool_connections
+                    .with_label_values(&[component.as_str(), state])
+                    .set(i64::from(value));
+            }
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -8,6 +8,7 @@ pub mod db;
 pub mod http;
 pub mod kafka;
 pub mod metrics;
+pub mod overload;
 pub mod problem;
 pub mod runtime;
 pub mod shutdown;

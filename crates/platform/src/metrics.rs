@@ -36,6 +36,23 @@ pub struct Families {
     pub handler_failures: IntCounterVec,
     /// Messages behind the partition end, by consumer, topic and partition.
     pub consumer_lag: IntGaugeVec,
+    /// Requests answered 503 because a bounded resource was exhausted, by route and resource (`db_pool`,
+    /// `password_hashing`, `checkout_backlog`, ...).
+    pub http_shed: IntCounterVec,
+    /// Database connections per component pool: `in_use`, `idle` and `max` (refreshed at each scrape).
+    pub db_pool_connections: IntGaugeVec,
+    /// Work admitted through a [`Gate`](crate::overload::Gate) and running now, by gate.
+    pub gate_in_use: IntGaugeVec,
+    /// The most work a gate has run at once since the process started, by gate.
+    pub gate_in_use_peak: IntGaugeVec,
+    /// Requests queued at a gate for a permit, by gate.
+    pub gate_waiting: IntGaugeVec,
+    /// Permits of a gate (how much work it runs at once), by gate.
+    pub gate_capacity: IntGaugeVec,
+    /// Requests a gate turned away (queue full or waited too long), by gate.
+    pub gate_rejected: IntCounterVec,
+    /// Time spent waiting for a gate's permit, by gate (admitted requests only).
+    pub gate_wait: HistogramVec,
 }
 
 impl Default for Metrics {
@@ -101,6 +118,54 @@ impl Metrics {
                 "bazaar_kafka_consumer_lag",
                 "Messages between a consumer's position and the partition end",
                 &["consumer", "topic", "partition"],
+            ),
+            http_shed: counter(
+                &registry,
+                "bazaar_http_shed_total",
+                "Requests answered 503 because a pool, queue or backlog was exhausted",
+                &["route", "reason"],
+            ),
+            db_pool_connections: gauge(
+                &registry,
+                "bazaar_db_pool_connections",
+                "Database connections of each component pool by state (in_use, idle, max)",
+                &["component", "state"],
+            ),
+            gate_in_use: gauge(
+                &registry,
+                "bazaar_gate_in_use",
+                "Work admitted through a load-shedding gate and running now",
+                &["gate"],
+            ),
+            gate_in_use_peak: gauge(
+                &registry,
+                "bazaar_gate_in_use_peak",
+                "Most work a load-shedding gate has run at once since start",
+                &["gate"],
+            ),
+            gate_waiting: gauge(
+                &registry,
+                "bazaar_gate_waiting",
+                "Requests queued at a load-shedding gate",
+                &["gate"],
+            ),
+            gate_capacity: gauge(
+                &registry,
+                "bazaar_gate_capacity",
+                "Permits of a load-shedding gate",
+                &["gate"],
+            ),
+            gate_rejected: counter(
+                &registry,
+                "bazaar_gate_rejected_total",
+                "Requests a load-shedding gate turned away with 503",
+                &["gate"],
+            ),
+            gate_wait: histogram(
+                &registry,
+                "bazaar_gate_wait_seconds",
+                "Time admitted requests waited at a load-shedding gate",
+                &["gate"],
             ),
             registry,
         };

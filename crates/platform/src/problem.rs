@@ -33,7 +33,20 @@ pub struct Problem {
     /// Seconds a client should wait before retrying (sent as `Retry-After` too).
     #[serde(skip)]
     pub retry_after_secs: Option<u64>,
+    /// Set when the request was shed because a bounded resource (a connection pool, a queue, a backlog)
+    /// was exhausted: names the resource for `bazaar_http_shed_total{reason}`. Never sent to the client.
+    #[serde(skip)]
+    pub shed: Option<&'static str>,
 }
+
+/// Put on a response that shed load (see [`Problem::overloaded`]), so the HTTP scaffold can count it by
+/// reason without parsing bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shed(pub &'static str);
+
+/// The `Retry-After` of a request shed because a pool or queue was full: short, because such a wait
+/// usually clears within a second or two.
+pub const OVERLOAD_RETRY_AFTER_SECS: u64 = 1;
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
@@ -44,6 +57,7 @@ impl Problem {
             detail: Some(detail.into()),
             errors: Vec::new(),
             retry_after_secs: None,
+            shed: None,
         }
     }
 
@@ -98,8 +112,51 @@ impl Problem {
         )
     }
 
+    /// A dependency cannot answer right now; the client may retry after `Retry-After`.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+        let mut problem = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
+        problem.retry_after_secs = Some(OVERLOAD_RETRY_AFTER_SECS);
+        problem
+    }
+
+    /// The request was shed because `resource` (a connection pool, a work queue, the saga's backlog) is
+    /// exhausted: 503 with `Retry-After`, counted in `bazaar_http_shed_total{reason=resource}`. The one
+    /// answer to overload; never a 500.
+    pub fn overloaded(
+        resource: &'static str,
+        detail: impl Into<String>,
+        retry_after_secs: u64,
+    ) -> Self {
+        let mut problem = Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", detail);
+        problem.retry_after_secs = Some(retry_after_secs.max(1));
+        problem.shed = Some(resource);
+        problem
+    }
+
+    /// A database error as the client should see it: an exhausted pool (no connection within the acquire
+    /// timeout) is overload, answered 503 with `Retry-After`; an unreachable database or a closed pool
+    /// (shutting down) is 503 too; anything else is a 500 whose cause goes to the log.
+    pub fn from_db(error: &sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut => {
+                tracing::warn!(
+                    "no database connection within the acquire timeout; shedding the request"
+                );
+                Self::overloaded(
+                    "db_pool",
+                    "The service is busy; retry shortly.",
+                    OVERLOAD_RETRY_AFTER_SECS,
+                )
+            }
+            sqlx::Error::PoolClosed => {
+                Self::unavailable("The service is shutting down; retry shortly.")
+            }
+            sqlx::Error::Io(cause) => {
+                tracing::warn!(error = %cause, "database unreachable");
+                Self::unavailable("The database cannot be reached right now; retry shortly.")
+            }
+            other => Self::internal(other),
+        }
     }
 
     pub fn status_code(&self) -> StatusCode {
@@ -123,13 +180,23 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
         let retry_after = self.retry_after_secs;
+        let shed = self.shed;
         let mut response = (status, Json(self)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(secs) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let Some(reason) = shed {
+            response.extensions_mut().insert(Shed(reason));
+        }
         response
+    }
+}
+
+impl From<sqlx::Error> for Problem {
+    fn from(error: sqlx::Error) -> Self {
+        Self::from_db(&error)
     }
 }
 

@@ -206,7 +206,7 @@ pub async fn serve(
     let mut dependencies = vec![Dependency::Kafka(kafka.clone())];
     for (component, url) in components.into_iter().zip(urls) {
         let schema = config.db.schema_for(component.name);
-        let pool = crate::db::pool(component.name, &url, &schema, config.db.max_connections)?;
+        let pool = crate::db::pool_with(component.name, &url, &schema, config.db.pool_settings())?;
         if config.migrate {
             crate::db::migrate(&pool, &schema, component.migrations).await?;
         }
