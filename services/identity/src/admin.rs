@@ -3,6 +3,8 @@
 
 use bazaar_platform::auth::Role;
 use bazaar_platform::kafka::Outbox;
+use bazaar_platform::metrics::Metrics;
+use bazaar_platform::overload::Gate;
 use sqlx::PgPool;
 
 use crate::config::IdentityConfig;
@@ -48,7 +50,13 @@ where
     })?;
     let password = NewPassword::parse(password.trim_end_matches(['\r', '\n']), Some(&email))
         .map_err(|message| IdentityError::field("password", message))?;
-    let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations).await?;
+    let gate = Gate::new(
+        crate::passwords::GATE,
+        config.hashing_limits(),
+        &Metrics::new(),
+    );
+    let passwords =
+        Passwords::new(config.argon2_memory_kib, config.argon2_iterations, gate).await?;
     let hash = passwords.hash(&password).await?;
     let mut tx = db.begin().await?;
     let user = users::create(

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use bazaar_platform::auth::{AuthConfig, DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_LEEWAY_SECS};
+use bazaar_platform::overload::GateLimits;
 use ipnet::IpNet;
 
 /// Settings of the identity component; flatten into the commands that run it (`serve`, `dev`).
@@ -71,6 +72,25 @@ pub struct IdentityConfig {
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub argon2_iterations: u32,
 
+    /// Password hashes (sign-up, sign-in, password change) computed at once; each holds the Argon2 memory
+    /// cost, so this bounds their memory too. 0 means one per CPU core.
+    #[arg(long = "identity-hash-concurrency", env = "IDENTITY_HASH_CONCURRENCY",
+          value_name = "COUNT", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub hash_concurrency: u32,
+
+    /// Requests that may wait for a hashing slot; more are answered 503 with `Retry-After` at once.
+    #[arg(long = "identity-hash-queue", env = "IDENTITY_HASH_QUEUE",
+          value_name = "COUNT", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub hash_queue: u32,
+
+    /// Milliseconds a request waits for a hashing slot before it is answered 503 with `Retry-After`.
+    #[arg(long = "identity-hash-max-wait-ms", env = "IDENTITY_HASH_MAX_WAIT_MS",
+          value_name = "MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub hash_max_wait_ms: u64,
+
     /// `iss` of issued tokens; set from the platform's `--jwt-issuer` with [`IdentityConfig::with_auth`].
     #[arg(skip = DEFAULT_ISSUER.to_owned())]
     pub issuer: String,
@@ -92,6 +112,19 @@ impl IdentityConfig {
         self.audience = auth.jwt_audience.clone();
         self.leeway_secs = auth.jwt_leeway_secs;
         self
+    }
+
+    /// Limits of the password-hashing gate: the configured concurrency (or one per core), queue and wait.
+    pub fn hashing_limits(&self) -> GateLimits {
+        let permits = match self.hash_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            n => usize::try_from(n).unwrap_or(1),
+        };
+        GateLimits {
+            permits,
+            max_waiting: usize::try_from(self.hash_queue).unwrap_or(usize::MAX),
+            max_wait: Duration::from_millis(self.hash_max_wait_ms),
+        }
     }
 
     pub fn access_token_ttl(&self) -> Duration {
@@ -127,6 +160,9 @@ impl Default for IdentityConfig {
             trusted_proxies: Vec::new(),
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
+            hash_concurrency: 0,
+            hash_queue: 256,
+            hash_max_wait_ms: 5_000,
             issuer: DEFAULT_ISSUER.to_owned(),
             audience: DEFAULT_AUDIENCE.to_owned(),
             leeway_secs: DEFAULT_LEEWAY_SECS,

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bazaar_platform::auth::AuthError;
 use bazaar_platform::kafka::OutboxError;
+use bazaar_platform::overload::Overloaded;
 use bazaar_platform::{FieldError, Problem};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,9 @@ pub enum IdentityError {
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Outbox(#[from] OutboxError),
+    /// Password hashing is saturated: 503 with `Retry-After`.
+    #[error(transparent)]
+    Overloaded(#[from] Overloaded),
     /// A server-side failure (hashing, key material); the text goes to the log only.
     #[error("{0}")]
     Internal(String),
@@ -65,9 +69,10 @@ impl From<IdentityError> for Problem {
             IdentityError::NotFound(_) => Problem::not_found(detail),
             IdentityError::Conflict(_) => Problem::conflict(detail),
             IdentityError::Auth(auth) => Problem::from(auth),
-            IdentityError::Db(_) | IdentityError::Outbox(_) | IdentityError::Internal(_) => {
-                Problem::internal(&error)
-            }
+            IdentityError::Overloaded(overloaded) => Problem::from(overloaded),
+            // An exhausted pool is overload (503 with Retry-After), not a failure.
+            IdentityError::Db(db) => Problem::from_db(&db),
+            IdentityError::Outbox(_) | IdentityError::Internal(_) => Problem::internal(&error),
         }
     }
 }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running, Task};
+use bazaar_platform::overload::Gate;
 use sqlx::migrate::Migrator;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
@@ -53,7 +54,9 @@ async fn start(context: Context) -> Result<Running, BoxError> {
 
 /// Starts the component with explicit settings, whatever the context's settings say (tests, tools).
 pub async fn start_with(context: Context, config: IdentityConfig) -> Result<Running, BoxError> {
-    let passwords = Passwords::new(config.argon2_memory_kib, config.argon2_iterations).await?;
+    let hashing = Gate::new(passwords::GATE, config.hashing_limits(), &context.metrics);
+    let passwords =
+        Passwords::new(config.argon2_memory_kib, config.argon2_iterations, hashing).await?;
     let keys = Arc::new(KeyRing::new(context.db.clone(), &config));
     let limiter = RateLimiter::new(context.db.clone(), config.rate_limit_window());
     let issuer = Arc::new(Issuer {

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use bazaar_platform::auth::{Claims, Role};
+use bazaar_platform::auth::{Claims, Role, TokenSigner};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -37,23 +37,27 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    /// Starts a new family for `user`.
+    /// Starts a new family for `user`, signing with `signer`.
+    ///
+    /// The signer is fetched ([`KeyRing::signer`]) before the caller opens `tx`: reading the active key
+    /// takes a connection of its own, and a request that holds its transaction's connection while it
+    /// waits for a second one deadlocks the pool under load.
     pub async fn start(
         &self,
         tx: &mut PgConnection,
-        keys: &KeyRing,
+        signer: &TokenSigner,
         user: UserId,
         email: &str,
         roles: Vec<Role>,
     ) -> Result<Session> {
-        self.issue(tx, keys, user, email, roles, Uuid::now_v7())
+        self.issue(tx, signer, user, email, roles, Uuid::now_v7())
             .await
     }
 
     async fn issue(
         &self,
         tx: &mut PgConnection,
-        keys: &KeyRing,
+        signer: &TokenSigner,
         user: UserId,
         email: &str,
         roles: Vec<Role>,
@@ -79,7 +83,7 @@ impl Issuer {
             self.access_ttl,
         );
         claims.email = Some(email.to_owned());
-        let access_token = keys.signer().await?.sign(&claims)?;
+        let access_token = signer.sign(&claims)?;
         Ok(Session {
             access_token,
             access_expires_in: self.access_ttl,
@@ -94,6 +98,8 @@ impl Issuer {
     /// Returns `Err(InvalidRefreshToken)` for anything but a current token; a reused one has revoked
     /// its family by then (committed, whatever the caller does next).
     pub async fn refresh(&self, db: &PgPool, keys: &KeyRing, presented: &str) -> Result<Session> {
+        // Before the transaction: the key is read on a connection of its own (see `start`).
+        let signer = keys.signer().await?;
         let mut tx = db.begin().await?;
         // FOR UPDATE: two concurrent refreshes with one token take turns, and the second sees it used.
         let row: Option<(Uuid, Uuid, UserId, bool, bool, bool)> = sqlx::query_as(
@@ -126,7 +132,7 @@ impl Issuer {
             .await?;
         let roles = crate::users::roles(&mut *tx, user).await?;
         let session = self
-            .issue(&mut tx, keys, user, &email, roles, family)
+            .issue(&mut tx, &signer, user, &email, roles, family)
             .await?;
         tx.commit().await?;
         Ok(session)

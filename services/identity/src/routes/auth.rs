@@ -112,6 +112,7 @@ pub struct RotationResponse {
         (status = 409, description = "The e-mail address has an account", body = Problem),
         (status = 422, description = "Invalid fields; `errors` says which and why", body = Problem),
         (status = 429, description = "Too many registrations; see `Retry-After`", body = Problem),
+        (status = 503, description = "Overloaded (password hashing or database); see `Retry-After`", body = Problem),
     )
 )]
 pub async fn register(
@@ -147,6 +148,8 @@ pub async fn register(
         .await?;
 
     let hash = state.passwords.hash(&password).await?;
+    // Read before the transaction opens: the key takes a connection of its own.
+    let signer = state.keys.signer().await?;
     let mut tx = state.db.begin().await?;
     let user = users::create(
         &mut tx,
@@ -159,13 +162,7 @@ pub async fn register(
     .await?;
     let session = state
         .issuer
-        .start(
-            &mut tx,
-            &state.keys,
-            user.id,
-            &user.email,
-            user.roles.clone(),
-        )
+        .start(&mut tx, &signer, user.id, &user.email, user.roles.clone())
         .await?;
     tx.commit().await?;
     tracing::info!(user = %user.id, "user registered");
@@ -190,6 +187,7 @@ pub async fn register(
         (status = 401, description = "Unknown e-mail address or wrong password", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
         (status = 429, description = "Too many attempts; see `Retry-After`", body = Problem),
+        (status = 503, description = "Overloaded (password hashing or database); see `Retry-After`", body = Problem),
     )
 )]
 pub async fn login(
@@ -240,10 +238,12 @@ pub async fn login(
         return Err(IdentityError::InvalidCredentials);
     };
     let roles = users::roles(&state.db, credentials.id).await?;
+    // Read before the transaction opens: the key takes a connection of its own.
+    let signer = state.keys.signer().await?;
     let mut tx = state.db.begin().await?;
     let session = state
         .issuer
-        .start(&mut tx, &state.keys, credentials.id, email.as_str(), roles)
+        .start(&mut tx, &signer, credentials.id, email.as_str(), roles)
         .await?;
     tx.commit().await?;
     Ok(Json(session.into()))
