@@ -62,7 +62,9 @@ pub struct CheckoutRequest {
 #[utoipa::path(post, path = "/api/checkout", tag = "checkout", request_body = CheckoutRequest,
     params(("Idempotency-Key" = String, Header, description = "Unique per intended order; retries reuse it")),
     responses((status = 202, body = OrderView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 422, body = Problem), (status = 503, body = Problem)))]
+              (status = 422, body = Problem),
+              (status = 503, description = "Too many orders waiting for confirmation, or overloaded; see `Retry-After`",
+               body = Problem)))]
 async fn checkout(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -77,6 +79,9 @@ async fn checkout(
     if let Some(order_id) = earlier_order(&mut conn, &user.id, &key, &request_hash).await? {
         return accepted(&mut conn, order_id).await;
     }
+    // Backpressure: a new order joins the saga's backlog only while it is under the bound (a retry of
+    // an accepted checkout, above, is answered whatever the backlog).
+    let slot = state.admission.admit()?;
 
     let (cart, lines, currency) = match &request.lines {
         Some(lines) => {
@@ -193,6 +198,7 @@ async fn checkout(
         carts::clear(&mut tx, cart.id).await?;
     }
     tx.commit().await.map_err(OrderError::from)?;
+    slot.placed();
     state.metrics.placed();
     tracing::info!(order_id = %order_id, "order placed");
 

@@ -26,6 +26,23 @@ pub struct OrderConfig {
         default_value = "USD"
     )]
     pub default_currency: String,
+
+    /// Orders the saga may have in progress (placed, not yet confirmed or cancelled) before checkout
+    /// answers 503 with `Retry-After` instead of accepting more (backpressure); 0 means no limit.
+    #[arg(long = "checkout-max-pending", env = "BAZAAR_CHECKOUT_MAX_PENDING", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub checkout_max_pending: u64,
+
+    /// Milliseconds between two counts of the saga's backlog for checkout admission.
+    #[arg(long = "checkout-backlog-refresh-ms", env = "BAZAAR_CHECKOUT_BACKLOG_REFRESH_MS",
+          default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub checkout_backlog_refresh_ms: u64,
+}
+
+impl OrderConfig {
+    pub fn checkout_backlog_refresh(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.checkout_backlog_refresh_ms)
+    }
 }
 
 impl Default for OrderConfig {
@@ -35,6 +52,8 @@ impl Default for OrderConfig {
             payment_attempts: 3,
             tax_rates: crate::tax::TaxTable::default(),
             default_currency: "USD".to_owned(),
+            checkout_max_pending: 200,
+            checkout_backlog_refresh_ms: 500,
         }
     }
 }

@@ -61,9 +61,9 @@ impl From<OrderError> for Problem {
             OrderError::CatalogRejected(detail) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "quote-rejected", detail)
             }
-            OrderError::Database(_) | OrderError::Outbox(_) | OrderError::Money(_) => {
-                Problem::internal(&error)
-            }
+            // An exhausted pool is overload (503 with Retry-After), not a failure.
+            OrderError::Database(db) => Problem::from_db(&db),
+            OrderError::Outbox(_) | OrderError::Money(_) => Problem::internal(&error),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Its schema's migrations live in `migrations/order/`; prices come from the catalog's quote API; it
 //! touches no other component's schema.
 
+pub mod admission;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -24,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use config::OrderConfig;
 
+use admission::Admission;
 use catalog::CatalogClient;
 use metrics::OrderMetrics;
 use orders::live::LiveUpdates;
@@ -46,6 +48,7 @@ pub struct AppState {
     pub config: OrderConfig,
     pub metrics: OrderMetrics,
     pub live: LiveUpdates,
+    pub admission: Admission,
 }
 
 async fn start(context: Context) -> Result<Running, BoxError> {
@@ -53,6 +56,11 @@ async fn start(context: Context) -> Result<Running, BoxError> {
     let catalog = CatalogClient::new(config.catalog_url.as_deref().unwrap_or(&context.local_url))?;
     let metrics = OrderMetrics::register(context.metrics.registry())?;
     let live = LiveUpdates::new();
+    let admission = Admission::new(
+        config.checkout_max_pending,
+        config.checkout_backlog_refresh(),
+        context.metrics.registry(),
+    )?;
     let state = AppState {
         db: context.db.clone(),
         catalog,
@@ -60,6 +68,7 @@ async fn start(context: Context) -> Result<Running, BoxError> {
         config: config.clone(),
         metrics: metrics.clone(),
         live: live.clone(),
+        admission: admission.clone(),
     };
     let router = OpenApiRouter::new()
         .merge(cart::routes())
@@ -83,6 +92,10 @@ async fn start(context: Context) -> Result<Running, BoxError> {
         .with_task(Task::new(
             "order-status",
             live.listen(context.db.clone(), context.shutdown.clone()),
+        ))
+        .with_task(Task::new(
+            "checkout-admission",
+            admission.watch(context.db.clone(), context.shutdown.clone()),
         ))
         .with_task(Task::new(
             "order-metrics",

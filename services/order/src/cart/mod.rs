@@ -209,6 +209,8 @@ async fn add_line(
     let price = line.and_then(|l| l.unit_price).map(Money::minor);
     let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     store::add_line(&mut conn, cart.id, sku.as_str(), quantity, price).await?;
+    // Pricing takes a connection of its own and calls the catalog: never while holding this one.
+    drop(conn);
     Ok(ApiJson(
         self::price(
             &state,
@@ -238,6 +240,7 @@ async fn change_line(
     if !store::set_quantity(&mut conn, cart.id, sku.as_str(), quantity).await? {
         return Err(OrderError::NotFound("That SKU is not in the cart.").into());
     }
+    drop(conn);
     Ok(ApiJson(
         price(
             &state,
@@ -264,6 +267,7 @@ async fn remove_line(
     if !store::remove_line(&mut conn, cart.id, sku.as_str()).await? {
         return Err(OrderError::NotFound("That SKU is not in the cart.").into());
     }
+    drop(conn);
     Ok(ApiJson(
         price(
             &state,
@@ -320,6 +324,7 @@ async fn remove_coupon(
     let mut cart = existing_cart(&state, user.as_ref(), &headers).await?;
     let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     store::set_coupon(&mut conn, cart.id, None).await?;
+    drop(conn);
     cart.coupon_code = None;
     Ok(ApiJson(
         price(

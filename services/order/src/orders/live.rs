@@ -36,7 +36,11 @@ impl LiveUpdates {
     }
 
     /// Listens for announcements until shutdown, reconnecting after database outages.
+    ///
+    /// The LISTEN connection is held for as long as the process runs, so it comes from a pool of its
+    /// own: taken from the component's pool it would leave requests one connection short, for good.
     pub async fn listen(self, pool: PgPool, shutdown: CancellationToken) {
+        let pool = bazaar_platform::db::companion_pool(&pool, 1);
         while !shutdown.is_cancelled() {
             let mut listener = match PgListener::connect_with(&pool).await {
                 Ok(listener) => listener,
