@@ -63,14 +63,10 @@ pub fn router(state: CatalogState) -> OpenApiRouter {
         .with_state(state)
 }
 
+/// Overload (an exhausted pool) and an unreachable database are 503 with `Retry-After`; see
+/// [`Problem::from_db`].
 fn db_problem(error: sqlx::Error) -> Problem {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            tracing::warn!(%error, "catalog database unavailable");
-            Problem::unavailable("The catalog database is unavailable; retry shortly.")
-        }
-        other => Problem::internal(&other),
-    }
+    Problem::from_db(&error)
 }
 
 fn field(field: &str, message: impl Into<String>) -> FieldError {

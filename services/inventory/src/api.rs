@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use bazaar_contracts::Sku;
 use bazaar_platform::auth::{CurrentUser, Role};
+use bazaar_platform::kafka::OutboxError;
 use bazaar_platform::{ApiJson, ApiPath, ApiQuery, FieldError, Problem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -225,7 +226,7 @@ async fn availability(
     .bind(sku.as_str())
     .fetch_one(&api.pool)
     .await
-    .map_err(|e| Problem::internal(&e))?;
+    .map_err(Problem::from)?;
     Ok(ApiJson(Availability {
         sku: sku.to_string(),
         available,
@@ -254,7 +255,7 @@ async fn stock_of_sku(
             .bind(sku.as_str())
             .fetch_optional(&api.pool)
             .await
-            .map_err(|e| Problem::internal(&e))?;
+            .map_err(Problem::from)?;
     let levels: Vec<StockLevel> = sqlx::query_as(
         "SELECT s.location, s.on_hand, s.reserved, l.can_ship
          FROM stock s JOIN locations l ON l.name = s.location WHERE s.sku = $1 ORDER BY l.priority, s.location",
@@ -262,7 +263,7 @@ async fn stock_of_sku(
     .bind(sku.as_str())
     .fetch_all(&api.pool)
     .await
-    .map_err(|e| Problem::internal(&e))?;
+    .map_err(Problem::from)?;
     let locations: Vec<LocationStock> = levels.into_iter().map(LocationStock::from).collect();
     Ok(ApiJson(SkuStock {
         sku: sku.to_string(),
@@ -309,13 +310,13 @@ async fn set_stock(
         reason,
         actor: &user.id,
     };
-    let mut tx = api.pool.begin().await.map_err(|e| Problem::internal(&e))?;
+    let mut tx = api.pool.begin().await.map_err(Problem::from)?;
     let level = api
         .inventory
         .set_on_hand(&mut tx, &change, &location, on_hand)
         .await
         .map_err(problem)?;
-    tx.commit().await.map_err(|e| Problem::internal(&e))?;
+    tx.commit().await.map_err(Problem::from)?;
     Ok(ApiJson(level.into()))
 }
 
@@ -359,13 +360,13 @@ async fn adjust_stock(
         reason,
         actor: &user.id,
     };
-    let mut tx = api.pool.begin().await.map_err(|e| Problem::internal(&e))?;
+    let mut tx = api.pool.begin().await.map_err(Problem::from)?;
     let level = api
         .inventory
         .adjust_on_hand(&mut tx, &change, &location, delta)
         .await
         .map_err(problem)?;
-    tx.commit().await.map_err(|e| Problem::internal(&e))?;
+    tx.commit().await.map_err(Problem::from)?;
     Ok(ApiJson(level.into()))
 }
 
@@ -401,12 +402,12 @@ async fn set_threshold(
         reason,
         actor: &user.id,
     };
-    let mut tx = api.pool.begin().await.map_err(|e| Problem::internal(&e))?;
+    let mut tx = api.pool.begin().await.map_err(Problem::from)?;
     api.inventory
         .set_threshold(&mut tx, &change, threshold)
         .await
         .map_err(problem)?;
-    tx.commit().await.map_err(|e| Problem::internal(&e))?;
+    tx.commit().await.map_err(Problem::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -442,7 +443,7 @@ async fn list_adjustments(
     .bind(limit)
     .fetch_all(&api.pool)
     .await
-    .map_err(|e| Problem::internal(&e))?;
+    .map_err(Problem::from)?;
     Ok(ApiJson(rows))
 }
 
@@ -463,7 +464,7 @@ async fn list_locations(
     )
     .fetch_all(&api.pool)
     .await
-    .map_err(|e| Problem::internal(&e))?;
+    .map_err(Problem::from)?;
     Ok(ApiJson(rows))
 }
 
@@ -506,7 +507,7 @@ async fn put_location(
     .bind(i32::try_from(body.priority).unwrap_or(100))
     .fetch_one(&api.pool)
     .await
-    .map_err(|e| Problem::internal(&e))?;
+    .map_err(Problem::from)?;
     Ok(ApiJson(row))
 }
 
@@ -531,7 +532,7 @@ async fn reservation(
             .bind(order_id)
             .fetch_optional(&api.pool)
             .await
-            .map_err(|e| Problem::internal(&e))?;
+            .map_err(Problem::from)?;
     let Some((state, expires_at)) = row else {
         return Err(Problem::not_found(format!(
             "Order {order_id} has no reservation."
@@ -546,7 +547,7 @@ async fn reservation(
     .bind(order_id)
     .fetch_all(&api.pool)
     .await
-    .map_err(|e| Problem::internal(&e))?;
+    .map_err(Problem::from)?;
     Ok(ApiJson(ReservationView {
         order_id,
         state,
@@ -611,6 +612,10 @@ fn problem(error: InventoryError) -> Problem {
         }
         InventoryError::Sql(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23514") => {
             Problem::conflict("The change would break a stock rule (negative or oversold stock).")
+        }
+        // An exhausted pool is overload (503 with Retry-After), not a failure.
+        InventoryError::Sql(db) | InventoryError::Outbox(OutboxError::Sql(db)) => {
+            Problem::from_db(&db)
         }
         other => Problem::internal(&other),
     }

@@ -109,7 +109,7 @@ async fn list_deliveries(
     .bind(i64::from(limit) + 1)
     .fetch_all(&pool)
     .await
-    .map_err(|e| Problem::internal(&e))?;
+    .map_err(Problem::from)?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next_before = more.then(|| items.last().map(|d| d.id)).flatten();

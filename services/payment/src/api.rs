@@ -125,7 +125,7 @@ async fn list_payments(
         .bind(i64::from(limit) + 1)
         .fetch_all(&pool)
         .await
-        .map_err(|e| Problem::internal(&e))?;
+        .map_err(Problem::from)?;
     let more = payments.len() > limit as usize;
     payments.truncate(limit as usize);
     let next_before = more.then(|| payments.last().map(|p| p.id)).flatten();
@@ -169,7 +169,7 @@ async fn get_payment(
         .bind(id)
         .fetch_optional(&pool)
         .await
-        .map_err(|e| Problem::internal(&e))?
+        .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("No payment {id}.")))?;
     let attempts = load_attempts(&pool, &[id]).await?;
     Ok(ApiJson(view(payment, attempts)))
@@ -184,7 +184,7 @@ async fn load_attempts(pool: &PgPool, payment_ids: &[Uuid]) -> Result<Vec<Attemp
     .bind(payment_ids)
     .fetch_all(pool)
     .await
-    .map_err(|e| Problem::internal(&e))
+    .map_err(Problem::from)
 }
 
 fn view(payment: Payment, attempts: Vec<Attempt>) -> PaymentView {

@@ -40,8 +40,11 @@ pub const CONSUMER: &str = "payment";
 
 async fn start(context: Context) -> Result<Running, BoxError> {
     let config: PaymentConfig = context.settings.get();
+    // The simulated provider stands for an external service with storage of its own. It is called inside
+    // the saga's transactions, so its ledger has a pool of its own too: taking a second connection of
+    // the component's pool while the transaction holds one would deadlock that pool under load.
     let provider = Arc::new(simulated::SimulatedProvider::new(
-        context.db.clone(),
+        bazaar_platform::db::companion_pool(&context.db, 2),
         config.simulated_latency(),
         config.simulated_failure_rate,
     ));

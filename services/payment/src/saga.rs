@@ -351,13 +351,7 @@ impl PaymentSaga {
         let outcome = self.timed(operation, call).await;
         let latency = started.elapsed();
         if let Err(error) = &outcome {
-            // The inbox transaction rolls back; the try is recorded on its own, then retried (same key).
-            if let Err(record_error) =
-                insert_attempt(&self.pool, payment.id, operation, &key, &outcome, latency).await
-            {
-                tracing::warn!(%record_error, "failed provider call not recorded");
-            }
-            return Err(match error {
+            let failure = match error {
                 ProviderError::Timeout | ProviderError::Unavailable(_) => {
                     HandlerError::transient(std::io::Error::other(error.to_string()))
                 }
@@ -368,7 +362,20 @@ impl PaymentSaga {
                         payment.id
                     ))
                 }
+            };
+            // The inbox transaction rolls back; the try is recorded on its own, then retried (same key).
+            // Recorded by a task of its own once this handler has returned: waiting here for a second
+            // connection of the pool while the transaction holds one could wait forever on a busy pool.
+            let pool = self.pool.clone();
+            let (payment_id, key) = (payment.id, key.clone());
+            tokio::spawn(async move {
+                if let Err(record_error) =
+                    insert_attempt(&pool, payment_id, operation, &key, &outcome, latency).await
+                {
+                    tracing::warn!(%record_error, "failed provider call not recorded");
+                }
             });
+            return Err(failure);
         }
         let updated = sqlx::query("UPDATE payments SET status = $3 WHERE id = $1 AND status = $2")
             .bind(payment.id)
