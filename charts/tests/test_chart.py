@@ -108,7 +108,8 @@ class Crds(unittest.TestCase):
             name = source["metadata"]["name"]
             self.assertIn(name, rendered)
             self.assertEqual(rendered[name]["spec"], source["spec"], name)
-            self.assertEqual(rendered[name]["metadata"]["annotations"], {"helm.sh/resource-policy": "keep"})
+            self.assertEqual(rendered[name]["metadata"]["annotations"], {"helm.sh/resource-policy": "keep",
+                                                                          "argocd.argoproj.io/sync-options": "Delete=false"})
             self.assertEqual(rendered[name]["metadata"]["labels"]["app.kubernetes.io/instance"], "r")
         self.assertEqual(len(rendered), len(glob.glob(os.path.join(REPO, "crds", "*.yaml"))))
 
