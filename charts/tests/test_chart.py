@@ -92,11 +92,11 @@ class CopiesAreCurrent(unittest.TestCase):
         self.assertEqual(originals, copies, "charts/bazaar/files/crds/ must hold exactly crds/*.yaml")
         for name in originals:
             with open(os.path.join(REPO, "crds", name)) as a, open(os.path.join(CHART, "files", "crds", name)) as b:
-                self.assertEqual(a.read(), b.read(), f"files/crds/{name} differs from crds/{name}")
+                self.assertEqual(a.read(), b.read(), f"files/crds/{name} differs from crds/{name}: BAZAAR_UPDATE_CHART=1 scripts/check-chart updates it")
 
     def test_rbac_file(self):
         with open(os.path.join(REPO, "operator", "rbac.yaml")) as a, open(os.path.join(CHART, "files", "operator-rbac.yaml")) as b:
-            self.assertEqual(a.read(), b.read(), "files/operator-rbac.yaml differs from operator/rbac.yaml")
+            self.assertEqual(a.read(), b.read(), "files/operator-rbac.yaml differs from operator/rbac.yaml: BAZAAR_UPDATE_CHART=1 scripts/check-chart updates it")
 
 
 class Crds(unittest.TestCase):
@@ -107,7 +107,8 @@ class Crds(unittest.TestCase):
                 source = yaml.safe_load(f)
             name = source["metadata"]["name"]
             self.assertIn(name, rendered)
-            self.assertEqual(rendered[name]["spec"], source["spec"], name)
+            self.assertEqual(rendered[name]["spec"], source["spec"],
+                             f"{name}: the chart renders another CRD than crds/ holds (BAZAAR_UPDATE_CHART=1 scripts/check-chart)")
             self.assertEqual(rendered[name]["metadata"]["annotations"], {"helm.sh/resource-policy": "keep",
                                                                           "argocd.argoproj.io/sync-options": "Delete=false"})
             self.assertEqual(rendered[name]["metadata"]["labels"]["app.kubernetes.io/instance"], "r")
