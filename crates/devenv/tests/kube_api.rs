@@ -61,19 +61,25 @@ async fn objects_survive_an_api_server_restart() {
 
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
-        .create(&PostParams::default(), &Namespace {
-            metadata: named("shop"),
-            ..Namespace::default()
-        })
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: named("shop"),
+                ..Namespace::default()
+            },
+        )
         .await
         .expect("create namespace");
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
     let created = config_maps
-        .create(&PostParams::default(), &ConfigMap {
-            metadata: named("settings"),
-            data: Some(BTreeMap::from([("currency".to_owned(), "EUR".to_owned())])),
-            ..ConfigMap::default()
-        })
+        .create(
+            &PostParams::default(),
+            &ConfigMap {
+                metadata: named("settings"),
+                data: Some(BTreeMap::from([("currency".to_owned(), "EUR".to_owned())])),
+                ..ConfigMap::default()
+            },
+        )
         .await
         .expect("create ConfigMap");
 
@@ -153,41 +159,47 @@ async fn identities_get_only_what_rbac_grants() {
     // Grant reading ConfigMaps in `shop` to the ServiceAccount and the group.
     let roles: Api<Role> = Api::namespaced(admin.clone(), "shop");
     roles
-        .create(&PostParams::default(), &Role {
-            metadata: named("config-reader"),
-            rules: Some(vec![PolicyRule {
-                api_groups: Some(vec![String::new()]),
-                resources: Some(vec!["configmaps".to_owned()]),
-                verbs: vec!["get".to_owned(), "list".to_owned()],
-                ..PolicyRule::default()
-            }]),
-        })
+        .create(
+            &PostParams::default(),
+            &Role {
+                metadata: named("config-reader"),
+                rules: Some(vec![PolicyRule {
+                    api_groups: Some(vec![String::new()]),
+                    resources: Some(vec!["configmaps".to_owned()]),
+                    verbs: vec!["get".to_owned(), "list".to_owned()],
+                    ..PolicyRule::default()
+                }]),
+            },
+        )
         .await
         .expect("create Role");
     let bindings: Api<RoleBinding> = Api::namespaced(admin, "shop");
     bindings
-        .create(&PostParams::default(), &RoleBinding {
-            metadata: named("config-reader"),
-            role_ref: RoleRef {
-                api_group: "rbac.authorization.k8s.io".to_owned(),
-                kind: "Role".to_owned(),
-                name: "config-reader".to_owned(),
+        .create(
+            &PostParams::default(),
+            &RoleBinding {
+                metadata: named("config-reader"),
+                role_ref: RoleRef {
+                    api_group: "rbac.authorization.k8s.io".to_owned(),
+                    kind: "Role".to_owned(),
+                    name: "config-reader".to_owned(),
+                },
+                subjects: Some(vec![
+                    Subject {
+                        kind: "ServiceAccount".to_owned(),
+                        name: "reader".to_owned(),
+                        namespace: Some("shop".to_owned()),
+                        ..Subject::default()
+                    },
+                    Subject {
+                        kind: "Group".to_owned(),
+                        name: "shop-staff".to_owned(),
+                        api_group: Some("rbac.authorization.k8s.io".to_owned()),
+                        ..Subject::default()
+                    },
+                ]),
             },
-            subjects: Some(vec![
-                Subject {
-                    kind: "ServiceAccount".to_owned(),
-                    name: "reader".to_owned(),
-                    namespace: Some("shop".to_owned()),
-                    ..Subject::default()
-                },
-                Subject {
-                    kind: "Group".to_owned(),
-                    name: "shop-staff".to_owned(),
-                    api_group: Some("rbac.authorization.k8s.io".to_owned()),
-                    ..Subject::default()
-                },
-            ]),
-        })
+        )
         .await
         .expect("create RoleBinding");
 
@@ -202,10 +214,13 @@ async fn identities_get_only_what_rbac_grants() {
         .expect("granted to the group");
     // Only reading, and only in `shop`.
     let write = jane_config_maps
-        .create(&PostParams::default(), &ConfigMap {
-            metadata: named("nope"),
-            ..ConfigMap::default()
-        })
+        .create(
+            &PostParams::default(),
+            &ConfigMap {
+                metadata: named("nope"),
+                ..ConfigMap::default()
+            },
+        )
         .await;
     assert!(
         matches!(&write, Err(kube::Error::Api(status)) if status.code == 403),
