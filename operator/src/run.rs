@@ -195,12 +195,16 @@ async fn run_controllers(
             instance: Some(identity),
         },
     );
+    // Every catalog write holds one pooled connection; keep one free for /readyz.
+    let pool_size = catalog.pool().options().get_max_connections() as usize;
+    let max_concurrent_projections = pool_size.saturating_sub(1).max(1);
     let ctx = Arc::new(Context::new(
         client.clone(),
         catalog,
         recorder,
         Lookups { stores, products },
         metrics,
+        max_concurrent_projections,
     ));
     let config = watcher::Config::default();
 

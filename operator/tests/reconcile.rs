@@ -98,6 +98,7 @@ fn harness() -> Harness {
         recorder,
         lookups,
         Metrics::new(),
+        4,
     ));
     Harness {
         api,

@@ -102,6 +102,10 @@ pub struct Context<P> {
     pub lookups: Lookups,
     pub metrics: Metrics,
     failures: Mutex<HashMap<ObjectKey, u32>>,
+    /// One permit per catalog write that may run at once. Sized to the catalog pool, so that a burst
+    /// (1,000 Products applied together) queues here, in order and without a deadline, instead of timing
+    /// out on the pool and turning load alone into failed reconciliations and Warning events.
+    projections: tokio::sync::Semaphore,
 }
 
 impl<P: CatalogProjection> Context<P> {
@@ -111,6 +115,7 @@ impl<P: CatalogProjection> Context<P> {
         recorder: Recorder,
         lookups: Lookups,
         metrics: Metrics,
+        max_concurrent_projections: usize,
     ) -> Self {
         Context {
             client,
@@ -119,7 +124,13 @@ impl<P: CatalogProjection> Context<P> {
             lookups,
             metrics,
             failures: Mutex::default(),
+            projections: tokio::sync::Semaphore::new(max_concurrent_projections.max(1)),
         }
+    }
+
+    /// Waits for a turn to write to the catalog. The semaphore is never closed, so waiting cannot fail.
+    async fn projection_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.projections.acquire().await.ok()
     }
 
     /// Counts a failure of `key` and returns how long to wait before the next attempt.
@@ -257,9 +268,12 @@ async fn apply<K: Merchandise, P: CatalogProjection>(
     resource: &K,
     ctx: &Context<P>,
 ) -> Result<Action, Error> {
-    let outcome = project(resource, &ctx.lookups, &ctx.projection)
-        .await
-        .map_err(Error::Catalog)?;
+    let outcome = {
+        let _turn = ctx.projection_turn().await;
+        project(resource, &ctx.lookups, &ctx.projection)
+            .await
+            .map_err(Error::Catalog)?
+    };
 
     let previous = resource.status();
     let status = next_status(
@@ -299,7 +313,10 @@ async fn cleanup<K: Merchandise, P: CatalogProjection>(
     ctx: &Context<P>,
 ) -> Result<Action, Error> {
     let key = key_of(resource);
-    ctx.projection.remove(&key).await.map_err(Error::Catalog)?;
+    {
+        let _turn = ctx.projection_turn().await;
+        ctx.projection.remove(&key).await.map_err(Error::Catalog)?;
+    }
     let event = Event {
         type_: EventType::Normal,
         reason: "Removed".to_owned(),
