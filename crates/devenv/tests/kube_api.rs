@@ -2,13 +2,19 @@
 //! when it is not built: `scripts/install-kube-api`, or `BAZAAR_KUBE_API_BIN` pointing at a build.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bazaar_devenv::{ADMIN_USER, LocalKubeApi};
+use futures::StreamExt;
 use k8s_openapi::api::authentication::v1::{SelfSubjectReview, SelfSubjectReviewStatus};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use kube::api::{Api, ObjectMeta, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
 
 fn named(name: &str) -> ObjectMeta {
     ObjectMeta {
@@ -232,4 +238,98 @@ async fn identities_get_only_what_rbac_grants() {
         matches!(&other, Err(kube::Error::Api(status)) if status.code == 403),
         "{other:?}"
     );
+}
+
+#[tokio::test]
+async fn a_watch_carries_on_across_a_restart() {
+    let mut api = start().await;
+    let client = api.client().await.expect("admin client");
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, "default");
+    let create = |name: &'static str| {
+        let config_maps = config_maps.clone();
+        async move {
+            config_maps
+                .create(
+                    &PostParams::default(),
+                    &ConfigMap {
+                        metadata: named(name),
+                        ..ConfigMap::default()
+                    },
+                )
+                .await
+                .unwrap_or_else(|e| panic!("create {name}: {e}"));
+        }
+    };
+    // What an operator does: a watcher that re-lists and re-watches after errors, with backoff.
+    let mut names = watcher(config_maps.clone(), watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .filter_map(|object| async move { object.ok().and_then(|cm| cm.metadata.name) })
+        .boxed();
+    let mut next_name = async || {
+        tokio::time::timeout(Duration::from_secs(60), names.next())
+            .await
+            .expect("a watch event within 60 s")
+            .expect("the watch goes on")
+    };
+
+    create("before").await;
+    while next_name().await != "before" {}
+    api.restart().await.expect("restart");
+    create("after").await;
+    while next_name().await != "after" {}
+}
+
+/// Tells the helper test below that it runs as a subprocess of `a_killed_owner_leaves_nothing_behind`.
+const HELPER_ENV: &str = "BAZAAR_DEVENV_TEST_KUBE_API_HELPER";
+
+#[tokio::test]
+#[ignore = "run in a subprocess by a_killed_owner_leaves_nothing_behind"]
+async fn helper_starts_a_kube_api_then_waits_to_be_killed() {
+    if std::env::var_os(HELPER_ENV).is_none() {
+        return;
+    }
+    let api = start().await;
+    println!("READY {} {}", api.port(), api.dir().display());
+    std::future::pending::<()>().await;
+}
+
+#[test]
+fn a_killed_owner_leaves_nothing_behind() {
+    let mut child = Command::new(std::env::current_exe().expect("test binary path"))
+        .args([
+            "--exact",
+            "helper_starts_a_kube_api_then_waits_to_be_killed",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(HELPER_ENV, "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn helper");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let line = BufReader::new(stdout)
+        .lines()
+        .map(|line| line.expect("read helper output"))
+        .find(|line| line.starts_with("READY "))
+        .expect("the helper never got its API server up");
+    let mut fields = line.split(' ').skip(1);
+    let port: u16 = fields.next().and_then(|p| p.parse().ok()).expect("port");
+    let dir = PathBuf::from(fields.next().expect("dir"));
+    let accepts = || TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok();
+    assert!(accepts(), "not listening: {line}");
+
+    child.kill().expect("SIGKILL the helper");
+    child.wait().expect("reap the helper");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while accepts() || dir.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "left behind: listening {}, {} on disk {}",
+            accepts(),
+            dir.display(),
+            dir.exists()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
