@@ -80,8 +80,9 @@ async fn an_upsert_is_idempotent_and_only_a_real_change_emits_an_event() {
         .expect("load")
         .expect("present");
     assert_eq!(stored, product);
+    // On the connection this test holds already: a second one from the same pool could wait forever.
     let variants: i64 = sqlx::query_scalar("SELECT count(*) FROM variants")
-        .fetch_one(&rig.pool)
+        .fetch_one(&mut *conn)
         .await
         .expect("count");
     assert_eq!(variants, 2, "the removed variant is gone");

@@ -152,12 +152,13 @@ async fn sixty_four_concurrent_sign_ins_never_answer_500() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_saturated_password_hasher_answers_503_with_retry_after_instead_of_queueing_without_end()
 {
-    // One hash at a time, two may wait, for at most 50 ms; hashes costly enough to overlap.
+    // One hash at a time and none waiting; hashes costly enough (tens of milliseconds) that the burst's
+    // sign-ins arrive at the hasher while it is busy, even when a one-connection pool spaces them out.
     let identity = Identity::with_config(IdentityConfig {
-        argon2_memory_kib: 8 * 1024,
-        argon2_iterations: 2,
+        argon2_memory_kib: 32 * 1024,
+        argon2_iterations: 3,
         hash_concurrency: 1,
-        hash_queue: 2,
+        hash_queue: 0,
         hash_max_wait_ms: 50,
         ..busy_config()
     })

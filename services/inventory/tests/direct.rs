@@ -247,7 +247,10 @@ async fn a_sweep_racing_a_commit_skips_the_reservation_being_committed() {
     tokio::time::sleep(Duration::from_millis(20)).await; // past the 1 ms time to live
 
     // The confirmation takes the reservation's lock and commits it, but its transaction is still open...
-    let mut confirming = shop.pool.begin().await.expect("begin");
+    // It stands for another process (the saga's consumer, another replica), so it has a connection of
+    // its own rather than one of the pool the sweep uses.
+    let other_process = bazaar_platform::db::companion_pool(&shop.pool, 1);
+    let mut confirming = other_process.begin().await.expect("begin");
     let Some(Reservation::Held(held)) = lock_reservation(&mut confirming, order.0)
         .await
         .expect("locked")

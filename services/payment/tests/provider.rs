@@ -31,7 +31,12 @@ async fn payment_schema(env: &TestEnv) -> sqlx::PgPool {
 async fn a_call_repeated_after_a_rollback_gets_the_same_answer() {
     let env = TestEnv::start().await.expect("infrastructure");
     let pool = payment_schema(&env).await;
-    let provider = Arc::new(SimulatedProvider::new(pool.clone(), Duration::ZERO, 0.0));
+    // As the component wires it: the provider, called inside the saga's transaction, has a pool of its own.
+    let provider = Arc::new(SimulatedProvider::new(
+        db::companion_pool(&pool, 2),
+        Duration::ZERO,
+        0.0,
+    ));
     let saga = PaymentSaga {
         provider: provider.clone(),
         outbox: Outbox::new("payment"),
