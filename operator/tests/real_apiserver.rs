@@ -1,9 +1,10 @@
 //! The CRDs against a real kube-apiserver (v1.36, `bazaar_devenv::LocalKubeApi`): `crds/*.yaml` are
 //! accepted and become Established, every resource in `crds/examples/` is admitted, and every file in
 //! `crds/examples/invalid/` is refused with the message its `# apiserver:` line quotes (the real API
-//! server's wording; `# expect:` is the wording of the kube-cel emulation in `admission.rs`). Objects are sent as
-//! `kubectl apply --server-side` sends them (server-side apply, strict field validation), so an unknown
-//! field is refused too.
+//! server's wording; `# expect:` is the wording of the kube-cel emulation in `admission.rs`). Objects
+//! are sent as `kubectl apply --server-side` sends them (server-side apply, strict field validation),
+//! so an unknown field is refused too. `rbac.yaml` is accepted, and the API server's own RBAC evaluation grants the
+//! operator's ServiceAccount what the operator needs and nothing more.
 //!
 //! Needs the kube-api binary: `scripts/install-kube-api`, or `BAZAAR_KUBE_API_BIN` pointing at a build.
 
@@ -11,10 +12,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bazaar_devenv::LocalKubeApi;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
-use kube::discovery::pinned_kind;
+use kube::discovery::{Scope, pinned_kind};
 use serde_json::Value;
 
 const FIELD_MANAGER: &str = "bazaar-real-apiserver-test";
@@ -59,6 +63,12 @@ fn name_of(document: &Value) -> String {
     )
 }
 
+fn create_namespace(name: &str) -> Namespace {
+    let mut namespace = Namespace::default();
+    namespace.metadata.name = Some(name.into());
+    namespace
+}
+
 /// A running API server with the CRDs installed and Established, and the namespace `shop`.
 async fn server_with_crds() -> (LocalKubeApi, kube::Client) {
     let api = LocalKubeApi::start()
@@ -97,10 +107,8 @@ async fn server_with_crds() -> (LocalKubeApi, kube::Client) {
     }
 
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let mut shop = Namespace::default();
-    shop.metadata.name = Some("shop".into());
     namespaces
-        .create(&PostParams::default(), &shop)
+        .create(&PostParams::default(), &create_namespace("shop"))
         .await
         .expect("create namespace shop");
     (api, client)
@@ -108,16 +116,19 @@ async fn server_with_crds() -> (LocalKubeApi, kube::Client) {
 
 /// Sends `document` as `kubectl apply --server-side` does; `dry_run` leaves nothing behind.
 async fn apply(client: &kube::Client, document: &Value, dry_run: bool) -> Result<(), kube::Error> {
-    let (group, version) = document["apiVersion"]
-        .as_str()
-        .and_then(|v| v.split_once('/'))
-        .expect("apiVersion group/version");
+    let api_version = document["apiVersion"].as_str().expect("apiVersion");
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     let gvk = GroupVersionKind::gvk(group, version, document["kind"].as_str().expect("kind"));
-    let (resource, _) = pinned_kind(client, &gvk).await?;
-    let namespace = document["metadata"]["namespace"]
-        .as_str()
-        .expect("namespaced examples");
-    let objects: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    let (resource, capabilities) = pinned_kind(client, &gvk).await?;
+    let objects: Api<DynamicObject> = match capabilities.scope {
+        Scope::Namespaced => {
+            let namespace = document["metadata"]["namespace"]
+                .as_str()
+                .expect("namespaced objects name their namespace");
+            Api::namespaced_with(client.clone(), namespace, &resource)
+        }
+        Scope::Cluster => Api::all_with(client.clone(), &resource),
+    };
     let mut params = PatchParams::apply(FIELD_MANAGER).validation_strict();
     if dry_run {
         params = params.dry_run();
@@ -175,6 +186,113 @@ async fn the_api_server_refuses_every_invalid_example_for_the_reason_it_names() 
                 }
             }
             (Err(e), _) => wrong.push(format!("{file}: not refused as invalid: {e}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Whether the client's identity may do `verb` on `resource` (`group`, optional `subresource`, `name`)
+/// in `namespace` (`""`: every namespace), by the API server's own RBAC evaluation (`kubectl auth can-i`).
+async fn can_i(
+    client: &kube::Client,
+    verb: &str,
+    group: &str,
+    resource: &str,
+    namespace: &str,
+) -> bool {
+    let (resource, name) = resource.split_once(':').unwrap_or((resource, ""));
+    let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
+    let some = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: some(verb),
+                group: Some(group.to_owned()),
+                resource: some(resource),
+                subresource: some(subresource),
+                name: some(name),
+                namespace: some(namespace),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    };
+    Api::<SelfSubjectAccessReview>::all(client.clone())
+        .create(&PostParams::default(), &review)
+        .await
+        .expect("SelfSubjectAccessReview")
+        .status
+        .is_some_and(|status| status.allowed)
+}
+
+#[tokio::test]
+async fn the_api_server_grants_the_operator_service_account_what_rbac_yaml_says() {
+    let (api, admin) = server_with_crds().await;
+    Api::<Namespace>::all(admin.clone())
+        .create(&PostParams::default(), &create_namespace("bazaar"))
+        .await
+        .expect("create namespace bazaar");
+    for document in yaml_documents(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rbac.yaml")) {
+        apply(&admin, &document, false)
+            .await
+            .unwrap_or_else(|e| panic!("rbac.yaml: {} is refused: {e}", name_of(&document)));
+    }
+    let kubeconfig = api
+        .kubeconfig_for_service_account("bazaar", "bazaar-operator")
+        .await
+        .expect("a token for the operator's ServiceAccount");
+    let operator = LocalKubeApi::client_for(&kubeconfig)
+        .await
+        .expect("operator client");
+
+    // (verb, group, resource[/subresource][:name], namespace, allowed)
+    let expectations = [
+        ("list", "bazaar.dev", "products", "", true),
+        ("watch", "bazaar.dev", "promotions", "", true),
+        ("patch", "bazaar.dev", "stores", "shop", true),
+        ("patch", "bazaar.dev", "fulfillments/status", "shop", true),
+        ("create", "events.k8s.io", "events", "shop", true),
+        ("patch", "events.k8s.io", "events", "shop", true),
+        ("create", "coordination.k8s.io", "leases", "bazaar", true),
+        (
+            "get",
+            "coordination.k8s.io",
+            "leases:bazaar-operator",
+            "bazaar",
+            true,
+        ),
+        (
+            "update",
+            "coordination.k8s.io",
+            "leases:bazaar-operator",
+            "bazaar",
+            true,
+        ),
+        // Nothing more.
+        ("get", "bazaar.dev", "products", "shop", false),
+        ("update", "bazaar.dev", "products", "shop", false),
+        ("delete", "bazaar.dev", "products", "shop", false),
+        ("create", "bazaar.dev", "products", "shop", false),
+        ("update", "bazaar.dev", "products/status", "shop", false),
+        ("create", "", "events", "shop", false),
+        (
+            "get",
+            "coordination.k8s.io",
+            "leases:someone-else",
+            "bazaar",
+            false,
+        ),
+        ("create", "coordination.k8s.io", "leases", "shop", false),
+        ("get", "", "secrets", "bazaar", false),
+        ("list", "", "configmaps", "", false),
+    ];
+    let mut wrong = Vec::new();
+    for (verb, group, resource, namespace, allowed) in expectations {
+        if can_i(&operator, verb, group, resource, namespace).await != allowed {
+            wrong.push(format!(
+                "{verb} {group}/{resource} in {namespace:?}: expected allowed={allowed}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
