@@ -176,6 +176,19 @@ pub struct DevArgs {
     #[arg(long = "dev-stock", env = "BAZAAR_DEV_STOCK", default_value_t = 25)]
     pub stock: u32,
 
+    /// A local Kubernetes API server with the CRDs and the operator, so that `kubectl apply` works:
+    /// `auto` starts one when `scripts/install-kube-api` has built it, `always` fails without it, `never`
+    /// loads the examples straight into the catalog through the operator's reconcile code.
+    #[arg(
+        long = "kube-api",
+        env = "BAZAAR_DEV_KUBE_API",
+        value_enum,
+        default_value_t = KubeApiMode::Auto,
+        num_args = 0..=1,
+        default_missing_value = "always"
+    )]
+    pub kube_api: KubeApiMode,
+
     #[command(flatten)]
     pub db: DatabaseConfig,
 
@@ -187,4 +200,12 @@ pub struct DevArgs {
 
     #[command(flatten)]
     pub component: ComponentArgs,
+}
+
+/// Whether `bazaar dev` runs a local Kubernetes API server (see `DevArgs::kube_api`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KubeApiMode {
+    Auto,
+    Always,
+    Never,
 }

@@ -1,7 +1,11 @@
 //! `bazaar dev`: the whole platform in one process on a laptop. What is not given (DATABASE_URL,
 //! KAFKA_BROKERS) is started here, throwaway, and stopped again on Ctrl-C. The example shop is loaded
 //! through the operator's reconcile code, an admin is created and the warehouses are stocked, so a new
-//! user can shop at once.
+//! user can shop at once. With a local Kubernetes API server built (`scripts/install-kube-api`), the
+//! examples are applied to it instead and the operator projects them, as in a cluster
+//! ([`control_plane`]).
+
+mod control_plane;
 
 use anyhow::Context as _;
 use bazaar_devenv::{LocalBroker, LocalPostgres};
@@ -59,6 +63,12 @@ pub async fn run(mut args: DevArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: DevArgs) -> anyhow::Result<()> {
+    let operator_pool = bazaar_platform::db::pool(
+        "operator",
+        &args.db.url_for("catalog")?,
+        &args.db.schema_for("catalog"),
+        4,
+    )?;
     let settings = args.component.settings(&args.auth);
     let config = ServeConfig {
         http: HttpConfig {
@@ -74,7 +84,17 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
     };
     let platform = runtime::spawn(&COMPONENTS, config).await?;
     cancel_on_signal(platform.shutdown.clone());
-    if let Err(error) = seed(&args, &platform).await {
+    // After the platform: its migrations created the catalog schema the operator writes.
+    let control_plane =
+        match control_plane::start(args.kube_api, PostgresCatalog::new(operator_pool)).await {
+            Ok(control_plane) => control_plane,
+            Err(error) => {
+                platform.shutdown.cancel();
+                let _ = platform.handle.await;
+                return Err(error);
+            }
+        };
+    if let Err(error) = seed(&args, &platform, control_plane.as_ref()).await {
         eprintln!("warning: the example shop was not fully loaded: {error:#}");
     }
     let base = &platform.base_url;
@@ -88,33 +108,64 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
     }
     println!("  {:<13} {base}/readyz", "readiness");
     println!("  {:<13} {base}/metrics", "metrics");
+    if let Some(control_plane) = &control_plane {
+        println!("\nKubernetes API (the operator is running against it):");
+        println!(
+            "  export KUBECONFIG={}",
+            control_plane.kubeconfig().display()
+        );
+        println!(
+            "  kubectl get bazaar -A            # every Product, Store, Fulfillment, Promotion"
+        );
+        println!("  kubectl apply -f crds/examples/  # or your own merchandise");
+    }
     println!("Press Ctrl-C to stop; everything started here stops with it.\n");
-    platform.handle.await??;
+    let served = platform.handle.await;
+    if let Some(control_plane) = control_plane {
+        control_plane.shutdown().await;
+    }
+    served??;
     Ok(())
 }
 
 /// Loads the example shop, creates the admin and stocks the example warehouses.
-async fn seed(args: &DevArgs, platform: &Spawned) -> anyhow::Result<()> {
+async fn seed(
+    args: &DevArgs,
+    platform: &Spawned,
+    control_plane: Option<&control_plane::ControlPlane>,
+) -> anyhow::Result<()> {
     let url = |component: &str| args.db.url_for(component);
-    let catalog_pool = bazaar_platform::db::pool(
-        "catalog",
-        &url("catalog")?,
-        &args.db.schema_for("catalog"),
-        2,
-    )?;
     let manifests = Manifests::read_dir(&args.examples)
         .with_context(|| format!("reading {}", args.examples.display()))?;
-    let results = project_all(&manifests, &PostgresCatalog::new(catalog_pool)).await;
-    let loaded = results.iter().filter(|(_, result)| result.is_ok()).count();
-    for (key, result) in &results {
-        if let Err(error) = result {
-            eprintln!("warning: {key} was not loaded: {error}");
+    match control_plane {
+        Some(control_plane) => {
+            let applied = control_plane.apply(&manifests).await?;
+            println!(
+                "Applied {applied} example resources from {} to the Kubernetes API; the operator \
+                 projects them into the catalog.",
+                args.examples.display()
+            );
+        }
+        None => {
+            let catalog_pool = bazaar_platform::db::pool(
+                "catalog",
+                &url("catalog")?,
+                &args.db.schema_for("catalog"),
+                2,
+            )?;
+            let results = project_all(&manifests, &PostgresCatalog::new(catalog_pool)).await;
+            let loaded = results.iter().filter(|(_, result)| result.is_ok()).count();
+            for (key, result) in &results {
+                if let Err(error) = result {
+                    eprintln!("warning: {key} was not loaded: {error}");
+                }
+            }
+            println!(
+                "Loaded {loaded} example resources from {}.",
+                args.examples.display()
+            );
         }
     }
-    println!(
-        "Loaded {loaded} example resources from {}.",
-        args.examples.display()
-    );
 
     let identity_pool = bazaar_platform::db::pool(
         "identity",

@@ -20,11 +20,7 @@ use super::status::ResourceStatus;
     category = "bazaar",
     doc = "How orders to some destinations are delivered: source Stores, shipping methods with rates, in-store pickup.",
     printcolumn(name = "Pickup", type_ = "boolean", json_path = ".spec.pickup"),
-    printcolumn(
-        name = "Delivers",
-        type_ = "string",
-        json_path = ".status.summary"
-    ),
+    printcolumn(name = "Delivers", type_ = "string", json_path = ".status.summary"),
     printcolumn(
         name = "Ready",
         type_ = "string",
