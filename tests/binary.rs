@@ -204,61 +204,126 @@ async fn bad_or_missing_settings_exit_non_zero_naming_the_setting() {
     }
 }
 
-#[tokio::test]
-async fn bazaar_dev_runs_the_whole_shop_for_the_readme_journey_and_ctrl_c_leaves_nothing_running() {
-    let port = free_port();
-    let mut child = Command::new(BAZAAR)
-        .args(["dev", "--dev-addr", &format!("127.0.0.1:{port}")])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("BAZAAR_DEV_ADMIN_PASSWORD", "dev-journey-password")
-        .env_remove("DATABASE_URL")
-        .env_remove("KAFKA_BROKERS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("bazaar dev starts");
+/// `bazaar dev` started as a developer would, with nothing configured, read until it printed its guide.
+struct Dev {
+    child: Child,
+    base: String,
+    port: u16,
+    /// Ports of the throwaway servers it reported starting (PostgreSQL, broker).
+    started_ports: Vec<u16>,
+    /// Everything it printed on stdout up to "Press Ctrl-C".
+    guide: String,
+}
 
-    // It names the throwaway servers it started; remember their ports.
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut started_ports = Vec::new();
-    while started_ports.len() < 2 {
-        let line = tokio::time::timeout(PATIENCE, stderr.next_line())
-            .await
-            .expect("bazaar dev reports its servers")
-            .expect("read")
-            .expect("a line");
-        if line.contains("PostgreSQL:") || line.contains("Kafka broker:") {
-            let port: u16 = line
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.trim().trim_end_matches("/postgres").parse().ok())
-                .unwrap_or_else(|| panic!("a port in {line}"));
-            started_ports.push(port);
+impl Dev {
+    async fn start(extra_args: &[&str]) -> Dev {
+        let port = free_port();
+        let mut child = Command::new(BAZAAR)
+            .args(["dev", "--dev-addr", &format!("127.0.0.1:{port}")])
+            .args(extra_args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("BAZAAR_DEV_ADMIN_PASSWORD", "dev-journey-password")
+            .env_remove("DATABASE_URL")
+            .env_remove("KAFKA_BROKERS")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("bazaar dev starts");
+
+        // It names the throwaway servers it started; remember their ports.
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let mut started_ports = Vec::new();
+        while started_ports.len() < 2 {
+            let line = tokio::time::timeout(PATIENCE, stderr.next_line())
+                .await
+                .expect("bazaar dev reports its servers")
+                .expect("read")
+                .expect("a line");
+            if line.contains("PostgreSQL:") || line.contains("Kafka broker:") {
+                let port: u16 = line
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.trim().trim_end_matches("/postgres").parse().ok())
+                    .unwrap_or_else(|| panic!("a port in {line}"));
+                started_ports.push(port);
+            }
+        }
+        tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+
+        let base = format!("http://127.0.0.1:{port}");
+        wait_for(PATIENCE, "the platform to be ready", || async {
+            let response = reqwest::get(format!("{base}/readyz")).await.ok()?;
+            (response.status() == 200).then_some(())
+        })
+        .await
+        .expect("ready");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut guide = String::new();
+        while !guide.contains("Press Ctrl-C") {
+            let line = tokio::time::timeout(PATIENCE, stdout.next_line())
+                .await
+                .expect("bazaar dev prints its guide")
+                .expect("read")
+                .expect("a line");
+            guide.push_str(&line);
+            guide.push('\n');
+        }
+        Dev {
+            child,
+            base,
+            port,
+            started_ports,
+            guide,
         }
     }
-    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
 
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for(PATIENCE, "the platform to be ready", || async {
-        let response = reqwest::get(format!("{base}/readyz")).await.ok()?;
-        (response.status() == 200).then_some(())
-    })
-    .await
-    .expect("ready");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut printed = String::new();
-    while !printed.contains("Press Ctrl-C") {
-        let line = tokio::time::timeout(PATIENCE, stdout.next_line())
+    /// Runs one of the README's journey scripts against this platform; returns what it printed.
+    async fn run_journey(&self, script: &str, env: &[(&str, &str)]) -> String {
+        let journey = tokio::process::Command::new("bash")
+            .arg(format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR")))
+            .env("BAZAAR_URL", &self.base)
+            .env("BAZAAR_ADMIN_PASSWORD", "dev-journey-password")
+            .envs(env.iter().copied())
+            .output()
             .await
-            .expect("bazaar dev prints its guide")
-            .expect("read")
-            .expect("a line");
-        printed.push_str(&line);
-        printed.push('\n');
+            .expect("the journey runs");
+        let story = String::from_utf8_lossy(&journey.stdout).into_owned();
+        assert!(
+            journey.status.success(),
+            "{script} failed:\n{story}\n{}",
+            String::from_utf8_lossy(&journey.stderr)
+        );
+        story
     }
+
+    /// Ctrl-C: it stops, and nothing it started is left listening.
+    async fn interrupt(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("Ctrl-C");
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("stops")
+            .expect("status");
+        assert!(status.success(), "{status}");
+        for port in self.started_ports.into_iter().chain([self.port]) {
+            assert!(
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+                "port {port} is still served after Ctrl-C"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn bazaar_dev_runs_the_whole_shop_for_the_readme_journey_and_ctrl_c_leaves_nothing_running() {
+    let dev = Dev::start(&["--kube-api", "never"]).await;
+    let printed = &dev.guide;
     assert!(
-        printed.contains(&format!("{base}/readyz")),
+        printed.contains(&format!("{}/readyz", dev.base)),
         "prints the URLs to open:\n{printed}"
     );
     assert!(
@@ -271,41 +336,51 @@ async fn bazaar_dev_runs_the_whole_shop_for_the_readme_journey_and_ctrl_c_leaves
     );
 
     // The README's shopper journey, run as written, ends with a delivered order.
-    let journey = tokio::process::Command::new("bash")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/shopper-journey"
-        ))
-        .env("BAZAAR_URL", &base)
-        .env("BAZAAR_ADMIN_PASSWORD", "dev-journey-password")
-        .output()
-        .await
-        .expect("the journey runs");
-    let story = String::from_utf8_lossy(&journey.stdout);
-    assert!(
-        journey.status.success(),
-        "{story}\n{}",
-        String::from_utf8_lossy(&journey.stderr)
-    );
+    let story = dev.run_journey("shopper-journey", &[]).await;
     assert!(
         story.contains("'delivered', ['placed', 'awaiting_payment', 'confirmed', 'packed', 'shipped', 'delivered']"),
         "{story}"
     );
+    dev.interrupt().await;
+}
 
-    let pid = child.id().expect("running").to_string();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("Ctrl-C");
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("stops")
-        .expect("status");
-    assert!(status.success(), "{status}");
-    for port in started_ports.into_iter().chain([port]) {
-        assert!(
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
-            "port {port} is still served after Ctrl-C"
-        );
+/// Needs the local API server (`scripts/install-kube-api`, which `scripts/test` runs) and kubectl on PATH
+/// (`scripts/test` puts the one from `../shared/tools/install-k8s-tools` there).
+#[tokio::test]
+async fn bazaar_dev_with_a_kube_api_lets_a_merchandiser_run_the_readme_journey_with_kubectl() {
+    assert!(
+        std::process::Command::new("kubectl")
+            .args(["version", "--client"])
+            .output()
+            .is_ok_and(|output| output.status.success()),
+        "kubectl is not on PATH: run `eval \"$(../shared/tools/install-k8s-tools)\"` or install any recent kubectl"
+    );
+    let dev = Dev::start(&["--kube-api"]).await;
+    let kubeconfig = dev
+        .guide
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("export KUBECONFIG="))
+        .unwrap_or_else(|| panic!("prints the KUBECONFIG to use:\n{}", dev.guide))
+        .to_owned();
+    assert!(
+        dev.guide.contains("Applied 13 example resources"),
+        "applies the example shop to the API server:\n{}",
+        dev.guide
+    );
+
+    let story = dev
+        .run_journey("merchandiser-journey", &[("KUBECONFIG", &kubeconfig)])
+        .await;
+    for expected in [
+        "the catalog sells camp-mug at USD 18.00",
+        "the catalog sells camp-mug at USD 15.00",
+        "camp-mug is no longer sold",
+    ] {
+        assert!(story.contains(expected), "{expected}:\n{story}");
     }
+    assert!(
+        story.contains("trail-runner") && story.contains("True"),
+        "the example shop is live and Ready:\n{story}"
+    );
+    dev.interrupt().await;
 }
