@@ -186,6 +186,8 @@ fn parse_amount(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct ProductQuery {
     /// Category path; subcategories are included (`footwear` finds `footwear/running`).
     category: Option<String>,
@@ -468,6 +470,8 @@ pub struct ProductDetail {
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct CurrencyQuery {
     /// Only this currency's prices (ISO 4217); all currencies when absent.
     currency: Option<String>,
@@ -663,6 +667,8 @@ async fn list_categories(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct StoreQuery {
     /// Latitude of the point, -90 to 90.
     lat: Option<String>,
@@ -808,6 +814,8 @@ async fn list_stores(
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct ShippingQuery {
     /// Destination country, ISO 3166-1 alpha-2 (e.g. US).
     country: Option<String>,

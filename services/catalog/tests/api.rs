@@ -246,6 +246,37 @@ async fn bad_list_parameters_are_422_problems_naming_each_field() {
 }
 
 #[tokio::test]
+async fn a_misspelt_query_parameter_is_a_400_naming_it_not_silently_page_one() {
+    let rig = Rig::seeded().await;
+    for uri in [
+        "/api/catalog/products?after=abc",
+        "/api/catalog/products/trail-runner?curency=USD",
+        "/api/catalog/stores?latitude=37.7",
+        "/api/catalog/shipping-options?country=US&zip=94105",
+    ] {
+        let response = rig.get(uri).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "GET {uri}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let problem = json_of(response).await;
+        let unknown = uri
+            .rsplit(['?', '&'])
+            .next()
+            .and_then(|pair| pair.split('=').next())
+            .expect("a parameter");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|detail| detail.contains(unknown)),
+            "GET {uri}: the answer names `{unknown}`: {problem}"
+        );
+    }
+    rig.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_product_page_shows_variants_with_prices_after_automatic_promotions() {
     let rig = Rig::seeded().await;
     let product = rig.get_json("/api/catalog/products/trail-runner").await;

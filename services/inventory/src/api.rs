@@ -145,6 +145,8 @@ pub struct Adjustment {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct AdjustmentsQuery {
     /// The SKU whose trail to read.
     pub sku: String,

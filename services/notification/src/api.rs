@@ -53,6 +53,8 @@ pub struct DeliveryPage {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// Only messages to this address.
     pub recipient: Option<String>,

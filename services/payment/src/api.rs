@@ -77,6 +77,8 @@ pub struct PaymentPage {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only the payments of this order.
     pub order_id: Option<Uuid>,

@@ -54,6 +54,8 @@ pub struct RolesResponse {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+// A misspelt parameter is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct FindUser {
     /// The e-mail address of the account.
     email: String,

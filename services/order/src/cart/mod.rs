@@ -66,6 +66,8 @@ pub struct CouponBody {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct ViewParams {
     /// ISO 3166-1 alpha-2 country.
     pub country: Option<String>,
@@ -209,12 +211,14 @@ async fn add_line(
     let price = line.and_then(|l| l.unit_price).map(Money::minor);
     let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     store::add_line(&mut conn, cart.id, sku.as_str(), quantity, price).await?;
-    // Pricing takes a connection of its own and calls the catalog: never while holding this one.
+    let rows = store::lines(&mut conn, cart.id).await?;
+    // Pricing calls the catalog: never while holding a connection.
     drop(conn);
     Ok(ApiJson(
-        self::price(
+        price_lines(
             &state,
             &cart,
+            rows,
             &ViewParams::default(),
             authorization(&headers),
         )
@@ -240,11 +244,13 @@ async fn change_line(
     if !store::set_quantity(&mut conn, cart.id, sku.as_str(), quantity).await? {
         return Err(OrderError::NotFound("That SKU is not in the cart.").into());
     }
+    let rows = store::lines(&mut conn, cart.id).await?;
     drop(conn);
     Ok(ApiJson(
-        price(
+        price_lines(
             &state,
             &cart,
+            rows,
             &ViewParams::default(),
             authorization(&headers),
         )
@@ -267,11 +273,13 @@ async fn remove_line(
     if !store::remove_line(&mut conn, cart.id, sku.as_str()).await? {
         return Err(OrderError::NotFound("That SKU is not in the cart.").into());
     }
+    let rows = store::lines(&mut conn, cart.id).await?;
     drop(conn);
     Ok(ApiJson(
-        price(
+        price_lines(
             &state,
             &cart,
+            rows,
             &ViewParams::default(),
             authorization(&headers),
         )
@@ -324,12 +332,14 @@ async fn remove_coupon(
     let mut cart = existing_cart(&state, user.as_ref(), &headers).await?;
     let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     store::set_coupon(&mut conn, cart.id, None).await?;
+    let rows = store::lines(&mut conn, cart.id).await?;
     drop(conn);
     cart.coupon_code = None;
     Ok(ApiJson(
-        price(
+        price_lines(
             &state,
             &cart,
+            rows,
             &ViewParams::default(),
             authorization(&headers),
         )
@@ -420,6 +430,19 @@ pub async fn price(
     let mut conn = state.db.acquire().await?;
     let rows = store::lines(&mut conn, cart.id).await?;
     drop(conn);
+    price_lines(state, cart, rows, params, shopper_authorization).await
+}
+
+/// Prices `cart` with its lines `rows` as read by the caller, who must hold no connection: pricing calls
+/// the catalog over HTTP. A handler that changed the cart reads the lines on the connection it changed
+/// them with, so that once the change is made no second acquisition can fail the answer.
+pub async fn price_lines(
+    state: &AppState,
+    cart: &CartRow,
+    rows: Vec<CartLineRow>,
+    params: &ViewParams,
+    shopper_authorization: Option<&str>,
+) -> Result<CartView, OrderError> {
     let currency = money::currency(&cart.currency)?;
     let quote = if rows.is_empty() {
         empty_quote(currency)

@@ -215,6 +215,8 @@ fn parse_id(id: &str) -> Result<Uuid, OrderError> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// At most this many orders (1 to 100, default 20).
     pub limit: Option<i64>,
