@@ -51,10 +51,9 @@ pub struct DeliveryPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
-#[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// Only messages to this address.
     pub recipient: Option<String>,

@@ -75,10 +75,9 @@ pub struct PaymentPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
-#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only the payments of this order.
     pub order_id: Option<Uuid>,
