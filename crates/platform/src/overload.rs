@@ -42,7 +42,10 @@ impl From<Overloaded> for Problem {
     fn from(overloaded: Overloaded) -> Self {
         Problem::overloaded(
             overloaded.gate,
-            "The service is busy; retry shortly.",
+            format!(
+                "The service is busy ({} is saturated); retry after {} seconds.",
+                overloaded.gate, overloaded.retry_after_secs
+            ),
             overloaded.retry_after_secs,
         )
     }

@@ -144,7 +144,7 @@ impl Problem {
                 );
                 Self::overloaded(
                     "db_pool",
-                    "The service is busy; retry shortly.",
+                    "The service is busy (no database connection is free); retry shortly.",
                     OVERLOAD_RETRY_AFTER_SECS,
                 )
             }

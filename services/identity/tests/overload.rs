@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode, header};
@@ -39,9 +40,14 @@ async fn all_at_once(
     futures::future::join_all(requests).await
 }
 
-/// Every reply is `ok` or a 503 with `Retry-After` and a problem document; returns how many were `ok`.
-fn succeeded_or_shed(replies: &[(Reply, Duration)], ok: StatusCode) -> usize {
+/// Every reply is `ok` or a 503 with `Retry-After` and a problem document. Returns how many were `ok`,
+/// and the refusals by their `detail`.
+fn succeeded_or_shed(
+    replies: &[(Reply, Duration)],
+    ok: StatusCode,
+) -> (usize, BTreeMap<String, usize>) {
     let mut succeeded = 0;
+    let mut refusals = BTreeMap::new();
     for (reply, _) in replies {
         if reply.status == ok {
             succeeded += 1;
@@ -60,8 +66,10 @@ fn succeeded_or_shed(replies: &[(Reply, Duration)], ok: StatusCode) -> usize {
             reply.headers
         );
         assert_eq!(reply.content_type(), "application/problem+json");
+        let detail = reply.body["detail"].as_str().unwrap_or_default().to_owned();
+        *refusals.entry(detail).or_default() += 1;
     }
-    succeeded
+    (succeeded, refusals)
 }
 
 /// One value of the Prometheus text at `/metrics`, or 0 if absent.
@@ -82,7 +90,7 @@ fn checking_nested_acquisition() -> bool {
 /// alone on this machine all of them are. Other test processes competing for the same cores can push
 /// some past a timeout, which is answered 503 as designed, so the bar is half. With the
 /// nested-acquisition check on (one connection per pool), any one served is enough.
-fn mostly_served(served: usize, what: &str) {
+fn mostly_served(served: usize, refusals: &BTreeMap<String, usize>, what: &str) {
     let floor = if checking_nested_acquisition() {
         1
     } else {
@@ -90,7 +98,7 @@ fn mostly_served(served: usize, what: &str) {
     };
     assert!(
         served >= floor,
-        "{what}: {served} of {SHOPPERS} served, expected at least {floor}"
+        "{what}: {served} of {SHOPPERS} served, expected at least {floor}; refused: {refusals:?}"
     );
 }
 
@@ -101,8 +109,8 @@ async fn sixty_four_concurrent_registrations_never_answer_500_and_hash_at_most_t
         .map(|i| json!({"email": format!("burst{i}@example.com"), "password": PASSWORD, "name": "Ann Lee"}))
         .collect();
     let replies = all_at_once(&identity, "/api/auth/register", bodies).await;
-    let created = succeeded_or_shed(&replies, StatusCode::CREATED);
-    mostly_served(created, "registrations");
+    let (created, refusals) = succeeded_or_shed(&replies, StatusCode::CREATED);
+    mostly_served(created, &refusals, "registrations");
     let slowest = replies
         .iter()
         .map(|(_, took)| *took)
@@ -135,8 +143,8 @@ async fn sixty_four_concurrent_sign_ins_never_answer_500() {
         .map(|i| json!({"email": format!("regular{i}@example.com"), "password": PASSWORD}))
         .collect();
     let replies = all_at_once(&identity, "/api/auth/login", bodies).await;
-    let signed_in = succeeded_or_shed(&replies, StatusCode::OK);
-    mostly_served(signed_in, "sign-ins");
+    let (signed_in, refusals) = succeeded_or_shed(&replies, StatusCode::OK);
+    mostly_served(signed_in, &refusals, "sign-ins");
     let slowest = replies
         .iter()
         .map(|(_, took)| *took)

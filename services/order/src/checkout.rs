@@ -11,7 +11,7 @@ use bazaar_platform::auth::CurrentUser;
 use bazaar_platform::{ApiJson, FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -164,7 +164,10 @@ async fn checkout(
         .map_err(OrderError::from)?;
 
     let order_id = OrderId::new();
-    let mut tx = state.db.begin().await.map_err(OrderError::from)?;
+    // One connection for the order's transaction and the answer after it: once the order is committed,
+    // waiting for another connection could answer 503 for an order that exists.
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut tx = conn.begin().await.map_err(OrderError::from)?;
     let number = insert_order(&mut tx, order_id, &user.id, &email, &request, &quote, tax).await?;
     let claimed = sqlx::query(
         "INSERT INTO checkout_keys (user_id, idempotency_key, request_hash, order_id) VALUES ($1, $2, $3, $4)
@@ -182,7 +185,6 @@ async fn checkout(
     if !claimed {
         // A concurrent request with the same key won the race; answer with its order.
         tx.rollback().await.map_err(OrderError::from)?;
-        let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
         let order_id = earlier_order(&mut conn, &user.id, &key, &request_hash)
             .await?
             .ok_or(OrderError::IdempotencyKeyReused)?;
@@ -201,8 +203,6 @@ async fn checkout(
     slot.placed();
     state.metrics.placed();
     tracing::info!(order_id = %order_id, "order placed");
-
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     accepted(&mut conn, order_id.0).await
 }
 

@@ -372,11 +372,13 @@ async fn merge_cart(
     )
     .await?
     .ok_or(OrderError::NotFound("No cart."))?;
+    let rows = store::lines(&mut tx, merged.id).await?;
     tx.commit().await.map_err(OrderError::from)?;
     Ok(ApiJson(
-        price(
+        price_lines(
             &state,
             &merged,
+            rows,
             &ViewParams::default(),
             authorization(&headers),
         )
