@@ -12,7 +12,9 @@
 //	kube-api apiserver [kube-apiserver flags...]
 //	    Exactly the upstream kube-apiserver command (bring your own etcd).
 //	kube-api version
-//	    Prints the Kubernetes and etcd versions built in.
+//	    Prints the Kubernetes and etcd module versions built in, and the version the API server reports
+//	    (GET /version, `kubectl version`). scripts/install-kube-api stamps the latter with the module's
+//	    version as upstream release builds do (-X ldflags); without stamps it would be v0.0.0-master.
 //
 // Why one process for both: a test restarting "the API server" wants every client connection and
 // watch to break and the same data to come back, which killing and restarting one process gives; a
@@ -37,6 +39,7 @@ import (
 	_ "k8s.io/component-base/logs/json/register"          // as upstream: JSON log format
 	_ "k8s.io/component-base/metrics/prometheus/clientgo" // as upstream: client-go metrics
 	_ "k8s.io/component-base/metrics/prometheus/version"  // as upstream: version metric
+	"k8s.io/component-base/version"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 )
 
@@ -60,7 +63,8 @@ func main() {
 	case "apiserver":
 		os.Exit(apiserver(os.Args[2:]))
 	case "version", "--version":
-		fmt.Printf("kubernetes %s\netcd %s\n", moduleVersion("k8s.io/kubernetes"), moduleVersion("go.etcd.io/etcd/server/v3"))
+		fmt.Printf("kubernetes %s\netcd %s\nreports %s\n", moduleVersion("k8s.io/kubernetes"),
+			moduleVersion("go.etcd.io/etcd/server/v3"), version.Get().GitVersion)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

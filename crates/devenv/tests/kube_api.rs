@@ -61,6 +61,10 @@ async fn objects_survive_an_api_server_restart() {
         format!("https://127.0.0.1:{}", api.port())
     );
     let client = api.client().await.expect("admin client");
+    // A release's version, as `kubectl version` and Helm's kubeVersion checks see it (not v0.0.0-master).
+    let version = client.apiserver_version().await.expect("GET /version");
+    assert_eq!(version.major, "1", "{version:?}");
+    assert!(version.git_version.starts_with("v1."), "{version:?}");
     let (user, groups) = whoami(client.clone()).await;
     assert_eq!(user, ADMIN_USER);
     assert!(groups.contains(&"system:masters".to_owned()), "{groups:?}");
