@@ -29,6 +29,7 @@ use rcgen::{
     KeyUsagePurpose,
 };
 use sha2::{Digest, Sha256};
+use tracing::instrument::WithSubscriber as _;
 
 use crate::error::DevEnvError;
 use crate::process::{
@@ -542,9 +543,16 @@ impl LocalKubeApi {
                 .into());
             }
             let request = http::Request::get("/readyz").body(Vec::new());
+            // Refused connections and 500s are expected while the server starts; kube's client logs
+            // each at ERROR, which would bury the output of `bazaar dev`, so this probe logs nothing.
             if let Ok(request) = request
-                && let Ok(Ok(body)) =
-                    tokio::time::timeout(Duration::from_secs(2), client.request_text(request)).await
+                && let Ok(Ok(body)) = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    client
+                        .request_text(request)
+                        .with_subscriber(tracing::subscriber::NoSubscriber::default()),
+                )
+                .await
                 && body.trim() == "ok"
             {
                 return Ok(Ready::Yes);
