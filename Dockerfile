@@ -85,9 +85,11 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
-# zlib (Kafka compression) linked statically: distroless `cc` has no libz.so.
+# zlib (Kafka compression) linked statically: distroless `cc` has no libz.so. Symbols stripped: 57 MB -> 42 MB
+# (panic messages keep their file and line; backtraces show addresses only).
 ENV CARGO_TERM_COLOR=never \
-    LIBZ_SYS_STATIC=1
+    LIBZ_SYS_STATIC=1 \
+    CARGO_PROFILE_RELEASE_STRIP=symbols
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --bin bazaar --recipe-path recipe.json
 COPY . .
