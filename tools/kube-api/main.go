@@ -11,12 +11,16 @@
 //	    again on the same DIR brings back every object with its resourceVersion.
 //	kube-api apiserver [kube-apiserver flags...]
 //	    Exactly the upstream kube-apiserver command (bring your own etcd).
+//	kube-api controller-manager [kube-controller-manager flags...]
+//	    Exactly the upstream kube-controller-manager command. Tests run it as a second process with a
+//	    few controllers (--controllers=namespace,garbagecollector,...), so that deleting a namespace
+//	    deletes what is in it and owner references are honoured, as in a cluster.
 //	kube-api version
 //	    Prints the Kubernetes and etcd module versions built in, and the version the API server reports
 //	    (GET /version, `kubectl version`). scripts/install-kube-api stamps the latter with the module's
 //	    version as upstream release builds do (-X ldflags); without stamps it would be v0.0.0-master.
 //
-// Why one process for both: a test restarting "the API server" wants every client connection and
+// Why one process for etcd and kube-apiserver: a test restarting "the API server" wants every client connection and
 // watch to break and the same data to come back, which killing and restarting one process gives; a
 // separate etcd process would add a second port to pick, a second readiness wait and a second
 // process to clean up, for no behaviour a client can observe.
@@ -41,11 +45,13 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/version"  // as upstream: version metric
 	"k8s.io/component-base/version"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 )
 
 const usage = `usage:
   kube-api serve --etcd-data-dir DIR [kube-apiserver flags...]
   kube-api apiserver [kube-apiserver flags...]
+  kube-api controller-manager [kube-controller-manager flags...]
   kube-api version
 `
 
@@ -62,6 +68,8 @@ func main() {
 		os.Exit(serve(os.Args[2:]))
 	case "apiserver":
 		os.Exit(apiserver(os.Args[2:]))
+	case "controller-manager":
+		os.Exit(controllerManager(os.Args[2:]))
 	case "version", "--version":
 		fmt.Printf("kubernetes %s\netcd %s\nreports %s\n", moduleVersion("k8s.io/kubernetes"),
 			moduleVersion("go.etcd.io/etcd/server/v3"), version.Get().GitVersion)
@@ -76,6 +84,13 @@ func main() {
 // apiserver runs the upstream kube-apiserver command with args.
 func apiserver(args []string) int {
 	command := app.NewAPIServerCommand()
+	command.SetArgs(args)
+	return cli.Run(command)
+}
+
+// controllerManager runs the upstream kube-controller-manager command with args.
+func controllerManager(args []string) int {
+	command := controllermanager.NewControllerManagerCommand()
 	command.SetArgs(args)
 	return cli.Run(command)
 }

@@ -4,9 +4,12 @@
 //! It is configured like a real cluster's control plane, minus what needs a cluster network: TLS with
 //! a CA of its own, client-certificate and ServiceAccount-token authentication, `Node,RBAC`
 //! authorization, ServiceAccount token issuing, the default admission plugins plus `NodeRestriction`.
-//! There is no controller manager, so nothing that controllers do happens (namespace deletion stays
-//! `Terminating`, no garbage collection, no `default` ServiceAccount); CRDs, admission, RBAC, watches,
-//! finalizers, status subresources, Leases and Events all behave as in a cluster.
+//! CRDs, admission, RBAC, watches, finalizers, status subresources, Leases and Events all behave as in
+//! a cluster. What controllers do happens only after
+//! [`start_controller_manager`](LocalKubeApi::start_controller_manager) (the upstream
+//! kube-controller-manager from the same binary, with the namespace, garbage-collector and
+//! ServiceAccount controllers): without it a deleted namespace stays `Terminating`, nothing is garbage
+//! collected and namespaces get no `default` ServiceAccount.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -56,6 +59,15 @@ const SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster.loc
 
 /// How long minted ServiceAccount tokens are valid (longer than any test).
 const TOKEN_SECONDS: i64 = 24 * 3600;
+
+/// The controllers [`LocalKubeApi::start_controller_manager`] runs: what deleting things needs (a
+/// namespace's contents, dependents by owner reference) and what every namespace gets (its `default`
+/// ServiceAccount, token Secrets). Nothing that needs nodes or a cluster network.
+const CONTROLLERS: &str = "namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller";
+
+/// The controller manager syncs its informers and creates the `default` ServiceAccount within a few
+/// seconds; the slack is for a loaded CI machine.
+const CONTROLLERS_READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Everything that can go wrong with a [`LocalKubeApi`].
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +141,7 @@ pub struct LocalKubeApi {
     dir: PathBuf,
     port: u16,
     child: Option<Child>,
+    controller_manager: Option<Child>,
     watchdog: Option<Watchdog>,
     ca: Ca,
 }
@@ -160,11 +173,12 @@ impl LocalKubeApi {
             dir,
             port: 0,
             child: None,
+            controller_manager: None,
             watchdog: None,
             ca: Ca::new()?,
         };
         api.watchdog = Some(Watchdog::spawn(
-            r#"[ -f "$1/pid" ] && kill -9 "$(cat "$1/pid")" 2>/dev/null; rm -rf "$1""#,
+            r#"for f in pid controller-manager.pid; do [ -f "$1/$f" ] && kill -9 "$(cat "$1/$f")" 2>/dev/null; done; rm -rf "$1""#,
             &[api.dir.as_os_str()],
         )?);
         api.write_pki()?;
@@ -235,6 +249,12 @@ impl LocalKubeApi {
     /// The kube-apiserver log (both runs, when restarted).
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("kube-apiserver.log")
+    }
+
+    /// The kube-controller-manager log, once [`start_controller_manager`](Self::start_controller_manager)
+    /// started it.
+    pub fn controller_manager_log_path(&self) -> PathBuf {
+        self.dir.join("kube-controller-manager.log")
     }
 
     /// A client with the admin's identity.
@@ -353,6 +373,84 @@ impl LocalKubeApi {
         Ok(path)
     }
 
+    /// Starts the upstream kube-controller-manager (`kube-api controller-manager`) against this server
+    /// with the namespace, garbage-collector and ServiceAccount controllers only, as the admin
+    /// (`--use-service-account-credentials=false`), without leader election or a serving port, and
+    /// returns once its ServiceAccount controller has created the `default` ServiceAccount of namespace
+    /// `default`, which shows that it is connected and its controllers are at work. From then on
+    /// deleting a namespace deletes what is in it (waiting for finalizers, as in a cluster) and
+    /// dependents are garbage collected.
+    ///
+    /// It keeps running across [`stop`](Self::stop)/[`restart`](Self::restart) (it reconnects, as a
+    /// cluster's controller manager does when its API server restarts) and is killed with the server on
+    /// drop or [`shutdown`](Self::shutdown). A no-op if it runs already.
+    pub async fn start_controller_manager(&mut self) -> Result<()> {
+        if self.controller_manager.is_some() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let log = self.controller_manager_log_path();
+        let log_start = file_len(&log);
+        let argv = self.controller_manager_argv();
+        let child = self.spawn_logged(&argv, &log)?;
+        let pid_file = self.dir.join("controller-manager.pid");
+        let pid_written = fs::write(&pid_file, child.id().to_string());
+        self.controller_manager = Some(child);
+        pid_written.map_err(|source| DevEnvError::Io {
+            action: "writing",
+            path: pid_file,
+            source,
+        })?;
+
+        let accounts: Api<ServiceAccount> = Api::namespaced(self.client().await?, "default");
+        let deadline = tokio::time::Instant::now() + CONTROLLERS_READY_TIMEOUT;
+        loop {
+            let exited = match self.controller_manager.as_mut().map(Child::try_wait) {
+                Some(Ok(status)) => status,
+                Some(Err(source)) => {
+                    return Err(DevEnvError::Io {
+                        action: "waiting for kube-controller-manager, logging to",
+                        path: log,
+                        source,
+                    }
+                    .into());
+                }
+                None => None,
+            };
+            if let Some(status) = exited {
+                self.controller_manager = None;
+                return Err(DevEnvError::Exited {
+                    what: "kube-controller-manager",
+                    port: self.port,
+                    status,
+                    log_tail: log_tail(&log, log_start, LOG_TAIL_LINES),
+                }
+                .into());
+            }
+            if let Ok(Ok(Some(_))) =
+                tokio::time::timeout(Duration::from_secs(2), accounts.get_opt("default")).await
+            {
+                tracing::info!(
+                    seconds = started.elapsed().as_secs_f32(),
+                    controllers = CONTROLLERS,
+                    "started kube-controller-manager"
+                );
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                self.kill_controller_manager();
+                return Err(DevEnvError::NotReady {
+                    what: "kube-controller-manager",
+                    port: self.port,
+                    timeout: CONTROLLERS_READY_TIMEOUT,
+                    log_tail: log_tail(&log, log_start, LOG_TAIL_LINES),
+                }
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Stops the server, keeping its data, certificates and port, so that [`restart`](Self::restart)
     /// brings the same objects back (same uids and resourceVersions). A no-op if already stopped.
     ///
@@ -394,6 +492,7 @@ impl LocalKubeApi {
     /// Stops the server and deletes its directory. Errors are logged: there is nothing a caller could
     /// do about them.
     pub async fn shutdown(mut self) {
+        self.kill_controller_manager();
         self.kill();
         self.watchdog = None;
         if let Err(e) = tokio::fs::remove_dir_all(&self.dir).await {
@@ -458,6 +557,33 @@ impl LocalKubeApi {
         ]
     }
 
+    /// The `kube-api controller-manager` command line: the `CONTROLLERS`, as the admin.
+    fn controller_manager_argv(&self) -> Vec<OsString> {
+        let pki = self.pki_dir();
+        let flag = |name: &str, value: OsString| {
+            let mut arg = OsString::from(format!("--{name}="));
+            arg.push(value);
+            arg
+        };
+        vec![
+            self.bin.clone().into_os_string(),
+            "controller-manager".into(),
+            flag("kubeconfig", self.kubeconfig_path().into_os_string()),
+            format!("--controllers={CONTROLLERS}").into(),
+            "--use-service-account-credentials=false".into(),
+            "--leader-elect=false".into(),
+            // No health or metrics server: nothing polls it, and it would need a port of its own.
+            "--secure-port=0".into(),
+            // What the ServiceAccount token controller signs with and hands out, as kubeadm sets it up.
+            flag(
+                "service-account-private-key-file",
+                pki.join("sa.key").into_os_string(),
+            ),
+            flag("root-ca-file", pki.join("ca.crt").into_os_string()),
+            "--profiling=false".into(),
+        ]
+    }
+
     /// Starts the server process on `self.port` and waits until it is ready.
     async fn start_server(&mut self) -> Result<Ready> {
         let log = self.log_path();
@@ -471,6 +597,23 @@ impl LocalKubeApi {
     }
 
     fn spawn(&mut self, log: &Path) -> Result<()> {
+        let argv = self.argv();
+        let child = self.spawn_logged(&argv, log)?;
+        let pid_file = self.dir.join("pid");
+        let pid_written = fs::write(&pid_file, child.id().to_string());
+        self.child = Some(child);
+        pid_written.map_err(|source| {
+            DevEnvError::Io {
+                action: "writing",
+                path: pid_file,
+                source,
+            }
+            .into()
+        })
+    }
+
+    /// Runs `argv` in the instance's directory, out of our process group, appending its output to `log`.
+    fn spawn_logged(&self, argv: &[OsString], log: &Path) -> Result<Child> {
         let io_error = |action, source| DevEnvError::Io {
             action,
             path: log.to_owned(),
@@ -484,8 +627,7 @@ impl LocalKubeApi {
         let stderr = stdout
             .try_clone()
             .map_err(|e| io_error("opening log file", e))?;
-        let argv = self.argv();
-        let child = Command::new(&argv[0])
+        Command::new(&argv[0])
             .args(&argv[1..])
             .current_dir(&self.dir)
             .stdin(Stdio::null())
@@ -494,21 +636,13 @@ impl LocalKubeApi {
             // Out of our process group, so a Ctrl-C reaches only us, and we decide when it stops.
             .process_group(0)
             .spawn()
-            .map_err(|source| DevEnvError::Spawn {
-                program: self.bin.display().to_string(),
-                source,
-            })?;
-        let pid_file = self.dir.join("pid");
-        let pid_written = fs::write(&pid_file, child.id().to_string());
-        self.child = Some(child);
-        pid_written.map_err(|source| {
-            DevEnvError::Io {
-                action: "writing",
-                path: pid_file,
-                source,
-            }
-            .into()
-        })
+            .map_err(|source| {
+                DevEnvError::Spawn {
+                    program: self.bin.display().to_string(),
+                    source,
+                }
+                .into()
+            })
     }
 
     /// Polls `/readyz` with the admin's client until it answers `ok`. The client trusts only our CA,
@@ -607,10 +741,19 @@ impl LocalKubeApi {
             let _ = child.wait();
         }
     }
+
+    /// Kills and reaps the controller manager, if it runs.
+    fn kill_controller_manager(&mut self) {
+        if let Some(mut child) = self.controller_manager.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Drop for LocalKubeApi {
     fn drop(&mut self) {
+        self.kill_controller_manager();
         self.kill();
         self.watchdog = None;
         remove_dir_quietly(&self.dir);
@@ -623,6 +766,7 @@ impl std::fmt::Debug for LocalKubeApi {
             .field("server_url", &self.server_url())
             .field("dir", &self.dir)
             .field("running", &self.child.is_some())
+            .field("controller_manager", &self.controller_manager.is_some())
             .finish()
     }
 }

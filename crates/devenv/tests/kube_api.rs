@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bazaar_devenv::{ADMIN_USER, LocalKubeApi};
 use futures::StreamExt;
 use k8s_openapi::api::authentication::v1::{SelfSubjectReview, SelfSubjectReviewStatus};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use kube::api::{Api, ObjectMeta, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -284,6 +284,77 @@ async fn a_watch_carries_on_across_a_restart() {
     while next_name().await != "after" {}
 }
 
+#[tokio::test]
+async fn with_the_controller_manager_a_deleted_namespace_takes_its_contents_with_it() {
+    let mut api = start().await;
+    let started = Instant::now();
+    api.start_controller_manager()
+        .await
+        .unwrap_or_else(|e| panic!("start kube-controller-manager: {e}"));
+    eprintln!(
+        "kube-controller-manager ready after {:.1} s",
+        started.elapsed().as_secs_f32()
+    );
+    let client = api.client().await.expect("admin client");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: named("doomed"),
+                ..Namespace::default()
+            },
+        )
+        .await
+        .expect("create namespace");
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "doomed");
+    config_maps
+        .create(
+            &PostParams::default(),
+            &ConfigMap {
+                metadata: named("contents"),
+                ..ConfigMap::default()
+            },
+        )
+        .await
+        .expect("create a ConfigMap in it");
+    // The ServiceAccount controller gives every new namespace its `default` ServiceAccount.
+    let accounts: Api<ServiceAccount> = Api::namespaced(client, "doomed");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while accounts.get_opt("default").await.expect("get").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "no default ServiceAccount in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    namespaces
+        .delete("doomed", &Default::default())
+        .await
+        .expect("delete namespace");
+    let deleted = Instant::now();
+    while namespaces.get_opt("doomed").await.expect("get").is_some() {
+        assert!(
+            deleted.elapsed() < Duration::from_secs(60),
+            "namespace still there after 60 s: {:?}",
+            namespaces.get_opt("doomed").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "namespace deleted with its contents in {:.1} s",
+        deleted.elapsed().as_secs_f32()
+    );
+    assert!(
+        config_maps
+            .get_opt("contents")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
 /// Tells the helper test below that it runs as a subprocess of `a_killed_owner_leaves_nothing_behind`.
 const HELPER_ENV: &str = "BAZAAR_DEVENV_TEST_KUBE_API_HELPER";
 
@@ -293,8 +364,18 @@ async fn helper_starts_a_kube_api_then_waits_to_be_killed() {
     if std::env::var_os(HELPER_ENV).is_none() {
         return;
     }
-    let api = start().await;
-    println!("READY {} {}", api.port(), api.dir().display());
+    let mut api = start().await;
+    api.start_controller_manager()
+        .await
+        .expect("start kube-controller-manager");
+    let controller_manager = std::fs::read_to_string(api.dir().join("controller-manager.pid"))
+        .expect("the controller manager's pid file");
+    println!(
+        "READY {} {} {}",
+        api.port(),
+        api.dir().display(),
+        controller_manager.trim()
+    );
     std::future::pending::<()>().await;
 }
 
@@ -320,19 +401,32 @@ fn a_killed_owner_leaves_nothing_behind() {
     let mut fields = line.split(' ').skip(1);
     let port: u16 = fields.next().and_then(|p| p.parse().ok()).expect("port");
     let dir = PathBuf::from(fields.next().expect("dir"));
+    let controller_manager = fields.next().expect("controller manager pid").to_owned();
     let accepts = || TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok();
+    // Running, that is: listed, and not a zombie waiting for its new parent to reap it.
+    let controller_manager_runs = || {
+        Command::new("ps")
+            .args(["-o", "stat=", "-p", &controller_manager])
+            .output()
+            .is_ok_and(|output| {
+                let state = String::from_utf8_lossy(&output.stdout);
+                output.status.success() && !state.trim().starts_with('Z')
+            })
+    };
     assert!(accepts(), "not listening: {line}");
+    assert!(controller_manager_runs(), "no controller manager: {line}");
 
     child.kill().expect("SIGKILL the helper");
     child.wait().expect("reap the helper");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while accepts() || dir.exists() {
+    while accepts() || dir.exists() || controller_manager_runs() {
         assert!(
             Instant::now() < deadline,
-            "left behind: listening {}, {} on disk {}",
+            "left behind: listening {}, {} on disk {}, controller manager running {}",
             accepts(),
             dir.display(),
-            dir.exists()
+            dir.exists(),
+            controller_manager_runs()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
