@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::metrics::Metrics;
-use crate::problem::Problem;
+use crate::problem::{Problem, Resource};
 
 /// How much work a gate admits at once, and how long and how many may wait for a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,10 +31,10 @@ pub struct GateLimits {
 
 /// A gate refused the request: it was saturated. Answer 503 with `Retry-After`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{gate} is saturated; retry after {retry_after_secs} s")]
+#[error("{} is saturated; retry after {retry_after_secs} s", gate.name())]
 pub struct Overloaded {
-    /// The gate's name, also the `reason` of `bazaar_http_shed_total`.
-    pub gate: &'static str,
+    /// The gate; its name is the `reason` of `bazaar_http_shed_total`.
+    pub gate: &'static Resource,
     pub retry_after_secs: u64,
 }
 
@@ -44,7 +44,8 @@ impl From<Overloaded> for Problem {
             overloaded.gate,
             format!(
                 "The service is busy ({} is saturated); retry after {} seconds.",
-                overloaded.gate, overloaded.retry_after_secs
+                overloaded.gate.name(),
+                overloaded.retry_after_secs
             ),
             overloaded.retry_after_secs,
         )
@@ -56,6 +57,7 @@ impl From<Overloaded> for Problem {
 pub struct Gate(Arc<Inner>);
 
 struct Inner {
+    resource: &'static Resource,
     name: &'static str,
     limits: GateLimits,
     semaphore: Arc<Semaphore>,
@@ -75,8 +77,9 @@ impl std::fmt::Debug for Gate {
 }
 
 impl Gate {
-    /// A gate called `name` (a metric label and the shed reason), reporting into `metrics`.
-    pub fn new(name: &'static str, limits: GateLimits, metrics: &Metrics) -> Self {
+    /// A gate for `resource` (its name is the metric label and the shed reason), reporting into `metrics`.
+    pub fn new(resource: &'static Resource, limits: GateLimits, metrics: &Metrics) -> Self {
+        let name = resource.name();
         let limits = GateLimits {
             permits: limits.permits.max(1),
             ..limits
@@ -94,6 +97,7 @@ impl Gate {
         }
         metrics.gate_rejected.with_label_values(&[name]);
         Self(Arc::new(Inner {
+            resource,
             name,
             limits,
             semaphore: Arc::new(Semaphore::new(limits.permits)),
@@ -186,7 +190,7 @@ impl Gate {
         // A client should come back after about the time the queue takes to drain.
         let retry_after_secs = inner.limits.max_wait.as_secs().max(1);
         Overloaded {
-            gate: inner.name,
+            gate: inner.resource,
             retry_after_secs,
         }
     }
@@ -256,9 +260,11 @@ fn to_i64(value: usize) -> i64 {
 mod tests {
     use super::*;
 
+    static TEST: Resource = Resource("test");
+
     fn gate(permits: usize, max_waiting: usize, max_wait_ms: u64) -> Gate {
         Gate::new(
-            "test",
+            &TEST,
             GateLimits {
                 permits,
                 max_waiting,
@@ -284,12 +290,12 @@ mod tests {
         let gate = gate(1, 4, 50);
         let held = gate.enter().await.expect("admitted");
         let refused = gate.enter().await.expect_err("waited too long");
-        assert_eq!(refused.gate, "test");
+        assert_eq!(refused.gate, &TEST);
         assert!(refused.retry_after_secs >= 1);
         let problem = Problem::from(refused);
         assert_eq!(problem.status, 503);
         assert_eq!(problem.retry_after_secs, Some(1));
-        assert_eq!(problem.shed, Some("test"));
+        assert_eq!(problem.shed, Some(&TEST));
         drop(held);
         assert_eq!(gate.0.waiting.load(Ordering::SeqCst), 0);
     }

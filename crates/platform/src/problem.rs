@@ -32,12 +32,26 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// Seconds a client should wait before retrying (sent as `Retry-After` too).
     #[serde(skip)]
-    pub retry_after_secs: Option<u64>,
+    pub retry_after_secs: Option<u32>,
     /// Set when the request was shed because a bounded resource (a connection pool, a queue, a backlog)
-    /// was exhausted: names the resource for `bazaar_http_shed_total{reason}`. Never sent to the client.
+    /// was exhausted: names it for `bazaar_http_shed_total{reason}`. Never sent to the client.
     #[serde(skip)]
-    pub shed: Option<&'static str>,
+    pub shed: Option<&'static Resource>,
 }
+
+/// A bounded resource whose exhaustion sheds requests (a connection pool, a gate, a backlog); its name is
+/// the `reason` label of `bazaar_http_shed_total`. Declared once as a `static` by whoever owns it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Resource(pub &'static str);
+
+impl Resource {
+    pub fn name(&self) -> &'static str {
+        self.0
+    }
+}
+
+/// Every component's database pool.
+pub static DB_POOL: Resource = Resource("db_pool");
 
 /// Put on a response that shed load (see [`Problem::overloaded`]), so the HTTP scaffold can count it by
 /// reason without parsing bodies.
@@ -47,6 +61,11 @@ pub struct Shed(pub &'static str);
 /// The `Retry-After` of a request shed because a pool or queue was full: short, because such a wait
 /// usually clears within a second or two.
 pub const OVERLOAD_RETRY_AFTER_SECS: u64 = 1;
+
+/// `Retry-After` seconds as stored (a day at most: a longer wait is no retry hint).
+fn retry_hint(secs: u64) -> u32 {
+    u32::try_from(secs.min(86_400)).unwrap_or(86_400)
+}
 
 impl Problem {
     pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
@@ -98,7 +117,7 @@ impl Problem {
             "rate-limited",
             format!("Too many requests; retry after {retry_after_secs} seconds."),
         );
-        problem.retry_after_secs = Some(retry_after_secs);
+        problem.retry_after_secs = Some(retry_hint(retry_after_secs));
         problem
     }
 
@@ -115,7 +134,7 @@ impl Problem {
     /// A dependency cannot answer right now; the client may retry after `Retry-After`.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut problem = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
-        problem.retry_after_secs = Some(OVERLOAD_RETRY_AFTER_SECS);
+        problem.retry_after_secs = Some(retry_hint(OVERLOAD_RETRY_AFTER_SECS));
         problem
     }
 
@@ -123,12 +142,12 @@ impl Problem {
     /// exhausted: 503 with `Retry-After`, counted in `bazaar_http_shed_total{reason=resource}`. The one
     /// answer to overload; never a 500.
     pub fn overloaded(
-        resource: &'static str,
+        resource: &'static Resource,
         detail: impl Into<String>,
         retry_after_secs: u64,
     ) -> Self {
         let mut problem = Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", detail);
-        problem.retry_after_secs = Some(retry_after_secs.max(1));
+        problem.retry_after_secs = Some(retry_hint(retry_after_secs.max(1)));
         problem.shed = Some(resource);
         problem
     }
@@ -143,7 +162,7 @@ impl Problem {
                     "no database connection within the acquire timeout; shedding the request"
                 );
                 Self::overloaded(
-                    "db_pool",
+                    &DB_POOL,
                     "The service is busy (no database connection is free); retry shortly.",
                     OVERLOAD_RETRY_AFTER_SECS,
                 )
@@ -187,8 +206,8 @@ impl IntoResponse for Problem {
         if let Some(secs) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if let Some(reason) = shed {
-            response.extensions_mut().insert(Shed(reason));
+        if let Some(resource) = shed {
+            response.extensions_mut().insert(Shed(resource.name()));
         }
         response
     }

@@ -51,7 +51,7 @@ where
     let password = NewPassword::parse(password.trim_end_matches(['\r', '\n']), Some(&email))
         .map_err(|message| IdentityError::field("password", message))?;
     let gate = Gate::new(
-        crate::passwords::GATE,
+        &crate::passwords::GATE,
         config.hashing_limits(),
         &Metrics::new(),
     );

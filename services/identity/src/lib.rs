@@ -54,7 +54,7 @@ async fn start(context: Context) -> Result<Running, BoxError> {
 
 /// Starts the component with explicit settings, whatever the context's settings say (tests, tools).
 pub async fn start_with(context: Context, config: IdentityConfig) -> Result<Running, BoxError> {
-    let hashing = Gate::new(passwords::GATE, config.hashing_limits(), &context.metrics);
+    let hashing = Gate::new(&passwords::GATE, config.hashing_limits(), &context.metrics);
     let passwords =
         Passwords::new(config.argon2_memory_kib, config.argon2_iterations, hashing).await?;
     let keys = Arc::new(KeyRing::new(context.db.clone(), &config));

@@ -23,12 +23,13 @@ use std::sync::{Arc, Mutex};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use bazaar_platform::overload::Gate;
+use bazaar_platform::problem::Resource;
 
 use crate::error::{IdentityError, Result};
 use crate::model::NewPassword;
 
-/// Name of the gate (metrics label, shed reason).
-pub const GATE: &str = "password_hashing";
+/// The hashing gate's resource (metrics label, shed reason).
+pub static GATE: Resource = Resource("password_hashing");
 
 /// Salt length of new hashes (the PHC recommendation).
 const SALT_LEN: usize = 16;
@@ -219,7 +220,7 @@ mod tests {
 
     fn gate(permits: usize) -> Gate {
         Gate::new(
-            GATE,
+            &GATE,
             GateLimits {
                 permits,
                 max_waiting: 1000,
@@ -337,7 +338,7 @@ mod tests {
     #[tokio::test]
     async fn a_saturated_hasher_refuses_with_overloaded_instead_of_queueing_forever() {
         let gate = Gate::new(
-            GATE,
+            &GATE,
             GateLimits {
                 permits: 1,
                 max_waiting: 0,

@@ -24,12 +24,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bazaar_platform::Problem;
+use bazaar_platform::problem::Resource;
 use prometheus::{Gauge, IntGauge, IntGaugeVec, Opts, Registry};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-/// The shed reason (metrics label) of a refused checkout.
-pub const SHED_REASON: &str = "checkout_backlog";
+/// What a refused checkout found full (the shed reason in metrics).
+pub static BACKLOG: Resource = Resource("checkout_backlog");
 
 /// `Retry-After` bounds, in seconds.
 const MIN_RETRY_AFTER: u64 = 1;
@@ -165,7 +166,7 @@ impl Admission {
                 "checkout refused: the saga's backlog is full"
             );
             return Err(Problem::overloaded(
-                SHED_REASON,
+                &BACKLOG,
                 format!(
                     "{estimate} orders are waiting for confirmation; checkout resumes when fewer than \
                      {max} are. Retry after {retry_after} seconds."
@@ -295,8 +296,11 @@ mod tests {
         let second = admission.admit().expect("second");
         let refused = admission.admit().err().expect("third is over the bound");
         assert_eq!(refused.status, 503);
-        assert_eq!(refused.retry_after_secs, Some(UNKNOWN_RATE_RETRY_AFTER));
-        assert_eq!(refused.shed, Some(SHED_REASON));
+        assert_eq!(
+            refused.retry_after_secs.map(u64::from),
+            Some(UNKNOWN_RATE_RETRY_AFTER)
+        );
+        assert_eq!(refused.shed, Some(&BACKLOG));
         first.placed();
         drop(second);
         assert_eq!(

@@ -75,13 +75,15 @@ async fn checkout(
     let email = validate(&request, &user)?;
     let request_hash = Sha256::digest(serde_json::to_vec(&request).unwrap_or_default()).to_vec();
 
+    // Backpressure: a new order joins the saga's backlog only while it is under the bound. Checked before
+    // anything costly (a connection, the catalog), so that refusing stays cheap however many clients
+    // insist; a retry of an accepted checkout is refused too while the backlog is full, and answered with
+    // its order once it is not (the slot is given back then).
+    let slot = state.admission.admit()?;
     let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     if let Some(order_id) = earlier_order(&mut conn, &user.id, &key, &request_hash).await? {
         return accepted(&mut conn, order_id).await;
     }
-    // Backpressure: a new order joins the saga's backlog only while it is under the bound (a retry of
-    // an accepted checkout, above, is answered whatever the backlog).
-    let slot = state.admission.admit()?;
 
     let (cart, lines, currency) = match &request.lines {
         Some(lines) => {

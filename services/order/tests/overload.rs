@@ -315,6 +315,18 @@ async fn checkouts_posted_without_waiting_stay_within_the_backlog_bound_and_the_
     )
     .await;
     stock(&shop, "RR-42", 10_000).await;
+    // One order through the saga first, so that every consumer has joined its group (seconds on tansu)
+    // and what follows measures the saga at work, not its start.
+    let warm_up = shop
+        .post(
+            "/api/checkout",
+            Some(&shop.token("early-bird", &[Role::Customer])),
+            &[("idempotency-key", "warm-up")],
+            checkout_body(Some(json!([{"sku": "RR-42", "quantity": 1}]))),
+        )
+        .await;
+    assert_eq!(warm_up.status, StatusCode::ACCEPTED, "{}", warm_up.body);
+    saga_drains(&shop).await;
 
     // Watches the real backlog in the database while the clients post.
     let pool = shop.pool("order");
@@ -343,7 +355,7 @@ async fn checkouts_posted_without_waiting_stay_within_the_backlog_bound_and_the_
         let shop = &shop;
         async move {
             let token = shopper(shop, i);
-            let (mut accepted, mut refused) = (0_usize, 0_usize);
+            let (mut accepted, mut held_back, mut refused) = (0_usize, 0_usize, 0_usize);
             for n in 0..POSTS_PER_CLIENT {
                 let key = format!("no-wait-{i}-{n}");
                 let answer = shop
@@ -357,29 +369,31 @@ async fn checkouts_posted_without_waiting_stay_within_the_backlog_bound_and_the_
                 if expected_or_shed(&answer, StatusCode::ACCEPTED, "checkout") {
                     accepted += 1;
                 } else {
-                    assert_eq!(
-                        answer.body["type"], "https://bazaar.dev/problems/overloaded",
-                        "{}",
-                        answer.body
-                    );
+                    // Backpressure from the backlog; other refusals (a pool or the catalog overloaded
+                    // by the tests running beside this one) are 503 with Retry-After as well.
+                    let detail = answer.body["detail"].as_str().unwrap_or_default();
+                    if detail.contains("waiting for confirmation") {
+                        held_back += 1;
+                    }
                     refused += 1;
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
-            (accepted, refused)
+            (accepted, held_back, refused)
         }
     });
     let started = Instant::now();
     let results = futures::future::join_all(clients).await;
     let posting = started.elapsed();
-    let accepted: usize = results.iter().map(|(a, _)| a).sum();
-    let refused: usize = results.iter().map(|(_, r)| r).sum();
+    let accepted: usize = results.iter().map(|(a, _, _)| a).sum();
+    let held_back: usize = results.iter().map(|(_, h, _)| h).sum();
+    let refused: usize = results.iter().map(|(_, _, r)| r).sum();
     let drained = saga_drains(&shop).await;
     done.store(true, Ordering::SeqCst);
     watcher.await.expect("watcher");
 
     assert!(
-        refused > 0,
+        held_back > 0,
         "posting faster than the saga confirms meets backpressure"
     );
     assert!(accepted > 0);
@@ -391,8 +405,8 @@ async fn checkouts_posted_without_waiting_stay_within_the_backlog_bound_and_the_
     let (states, longest) = outcomes(&shop).await;
     assert_eq!(
         states,
-        vec![("confirmed".to_owned(), accepted as i64)],
-        "every accepted order is confirmed"
+        vec![("confirmed".to_owned(), accepted as i64 + 1)],
+        "every accepted order (and the warm-up's) is confirmed"
     );
     // The guarantee is the bound on the backlog, asserted exactly above: confirmation time is then at
     // most about the bound over the saga's throughput. This ceiling only catches a runaway; alone on the
@@ -419,9 +433,14 @@ async fn checkouts_posted_without_waiting_stay_within_the_backlog_bound_and_the_
             )
         })
         .and_then(|value| value.trim().parse::<usize>().ok());
-    assert_eq!(shed, Some(refused), "every refusal is counted");
+    assert_eq!(
+        shed,
+        Some(held_back),
+        "every refusal for the backlog is counted"
+    );
     eprintln!(
-        "{accepted} accepted and {refused} refused in {posting:?}; backlog peaked at {highest}; drained \
+        "{accepted} accepted and {refused} refused ({held_back} for the backlog) in {posting:?}; backlog \
+         peaked at {highest}; drained \
          {drained:?} after posting ended; longest placed-to-confirmed {longest:?}"
     );
     shop.close().await;
