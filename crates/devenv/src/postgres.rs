@@ -524,7 +524,10 @@ mod tests {
             None
         );
         let message = DevEnvError::PostgresNotFound.to_string();
-        assert!(message.contains("apt-get install -y postgresql"), "{message}");
+        assert!(
+            message.contains("apt-get install -y postgresql"),
+            "{message}"
+        );
         assert!(message.contains("DATABASE_URL"), "{message}");
         remove_dir_quietly(&root);
     }
