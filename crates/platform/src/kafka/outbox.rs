@@ -52,11 +52,15 @@ impl Outbox {
         let envelope = Envelope::wrap(&self.source, event)?;
         let key = event.key();
         // Same-key writers queue here until the earlier one commits, so their sequence numbers follow
-        // commit order and the relay can never see a later event of a key before an earlier one.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(format!("{}/{key}", E::TOPIC))
-            .execute(&mut *tx)
-            .await?;
+        // commit order and the relay can never see a later event of a key before an earlier one. The
+        // schema is part of the lock: advisory locks are database-wide, and writers of other schemas
+        // (another environment, a parallel test) must not queue behind, or deadlock with, these.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || $1, 0))",
+        )
+        .bind(format!("{}/{key}", E::TOPIC))
+        .execute(&mut *tx)
+        .await?;
         let event_id = Uuid::parse_str(envelope.id()).unwrap_or_else(|_| Uuid::now_v7());
         sqlx::query(
             "INSERT INTO outbox (event_id, topic, message_key, event_type, payload, traceparent)
