@@ -36,6 +36,9 @@ pub const FINALIZER: &str = "bazaar.dev/catalog-projection";
 pub const RESYNC: Duration = Duration::from_secs(15 * 60);
 /// How soon a rejected resource is looked at again: conflicts with other resources may have resolved.
 pub const RETRY_REJECTED: Duration = Duration::from_secs(2 * 60);
+/// How soon a resource is looked at again when the finalizer could not be added because the watch cache
+/// was behind (see [`reconcile`]).
+pub const RETRY_STALE: Duration = Duration::from_secs(1);
 /// Backoff after failures: doubling from the first to the last.
 pub const BACKOFF_FIRST: Duration = Duration::from_secs(5);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
@@ -192,14 +195,27 @@ pub async fn reconcile<K: Merchandise, P: CatalogProjection>(
         .namespace()
         .ok_or_else(|| Error::NoNamespace(resource.name_any()))?;
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
-    let result = finalizer(&api, FINALIZER, resource, |event| async {
+    let result = match finalizer(&api, FINALIZER, resource, |event| async {
         match event {
             finalizer::Event::Apply(resource) => apply(&api, &*resource, &ctx).await,
             finalizer::Event::Cleanup(resource) => cleanup(&*resource, &ctx).await,
         }
     })
     .await
-    .map_err(|error| Error::Finalizer(Box::new(error)));
+    {
+        // Adding the finalizer is a JSON patch that first tests the finalizers as the watch cache shows
+        // them. A reconciliation triggered by a related object (a Product for a Promotion, a Store for a
+        // Fulfillment) can run on a copy from before our own finalizer patch came back through the watch:
+        // the test fails and the API server answers 422 (or it refuses a finalizer on an object being
+        // deleted). Nothing is wrong; the next attempt sees the current object.
+        Err(finalizer::Error::AddFinalizer(kube::Error::Api(status)))
+            if status.code == 422 || status.code == 409 =>
+        {
+            tracing::debug!(resource = %key, message = %status.message, "finalizers changed since the watch cache saw them; looking again");
+            Ok(Action::requeue(RETRY_STALE))
+        }
+        other => other.map_err(|error| Error::Finalizer(Box::new(error))),
+    };
     ctx.metrics.observe_duration(K::KIND, started.elapsed());
     match &result {
         Ok(_) => ctx.succeeded(&key),
