@@ -1,7 +1,7 @@
 //! The CRDs against a real kube-apiserver (v1.36, `bazaar_devenv::LocalKubeApi`): `crds/*.yaml` are
 //! accepted and become Established, every resource in `crds/examples/` is admitted, and every file in
-//! `crds/examples/invalid/` is refused with the message its `# apiserver:` line quotes (the real API
-//! server's wording; `# expect:` is the wording of the kube-cel emulation in `admission.rs`). Objects
+//! `crds/examples/invalid/` is refused with the message its `# expect:` line quotes: the real API
+//! server is the authority on what a merchandiser reads. Objects
 //! are sent as `kubectl apply --server-side` sends them (server-side apply, strict field validation),
 //! so an unknown field is refused too. `rbac.yaml` is accepted, and the API server's own RBAC evaluation grants the
 //! operator's ServiceAccount what the operator needs and nothing more.
@@ -46,12 +46,12 @@ fn yaml_documents(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The `# apiserver: ...` line of an invalid example: part of the message kube-apiserver refuses it with.
+/// The `# expect: ...` line of an invalid example: part of the message kube-apiserver refuses it with.
 fn expectation(path: &Path) -> Option<String> {
     std::fs::read_to_string(path)
         .expect("readable")
         .lines()
-        .find_map(|line| line.strip_prefix("# apiserver: "))
+        .find_map(|line| line.strip_prefix("# expect: "))
         .map(str::to_owned)
 }
 
@@ -173,7 +173,7 @@ async fn the_api_server_refuses_every_invalid_example_for_the_reason_it_names() 
                 eprintln!("{file}: {}", status.message);
                 match expected {
                     None => wrong.push(format!(
-                        "{file}: has no `# apiserver:` line; the API server said: {}",
+                        "{file}: has no `# expect:` line; the API server said: {}",
                         status.message
                     )),
                     Some(expected) if !status.message.contains(&expected) => {
