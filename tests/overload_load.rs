@@ -99,6 +99,9 @@ struct Platform {
 impl Platform {
     async fn start(env: &TestEnv) -> Platform {
         let port = free_port();
+        let log_path = std::env::temp_dir().join(format!("bazaar-load-{}.log", env.id));
+        let log = std::fs::File::create(&log_path).expect("server log file");
+        println!("server log: {}", log_path.display());
         let child = Command::new(BAZAAR)
             .args(["dev", "--dev-addr", &format!("127.0.0.1:{port}")])
             .env("DATABASE_URL", &env.database_url)
@@ -114,9 +117,11 @@ impl Platform {
             // Every client is 127.0.0.1: per-address limits would answer 429 instead of measuring.
             .env("IDENTITY_REGISTER_LIMIT_PER_CLIENT", "1000000")
             .env("IDENTITY_LOGIN_LIMIT_PER_CLIENT", "1000000")
+            // The readiness poll below signs in as the admin, as does `bazaar dev` when it seeds.
+            .env("IDENTITY_LOGIN_LIMIT_PER_ACCOUNT", "1000000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(log))
             .kill_on_drop(true)
             .spawn()
             .expect("bazaar dev starts");
@@ -129,9 +134,10 @@ impl Platform {
         let platform = Platform { child, base, http };
         // Ready, and seeded: the admin can sign in and the example SKU is in stock.
         wait_for(
-            Duration::from_secs(120),
+            Duration::from_secs(180),
             "bazaar dev to be seeded",
             || async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
                 let token = platform.login("admin@bazaar.local").await.ok()?;
                 let stock = platform
                     .http
