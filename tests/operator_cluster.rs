@@ -841,11 +841,19 @@ async fn a_merchandiser_applies_the_example_shop_and_the_catalog_follows_every_c
         set(&["shop/brooklyn", "shop/downtown-sf"]),
         "{stores}"
     );
-    let (_, _, domestic, _) = resources["Fulfillment/us-domestic"]
-        .ready
-        .clone()
-        .expect("Ready condition");
-    assert_eq!(domestic, "ships from downtown-sf, reno-warehouse");
+    // kubectl applies fulfillments.yaml before stores.yaml: us-domestic may first be Ready with the one
+    // source already in the catalog, and is reconciled again when the warehouse gets there.
+    wait_for(
+        PATIENCE,
+        "us-domestic to ship from both of its sources",
+        || async {
+            let observed = shop.resource::<Fulfillment>("us-domestic").await?;
+            let (_, _, message, _) = observed.ready?;
+            (message == "ships from downtown-sf, reno-warehouse").then_some(())
+        },
+    )
+    .await
+    .expect("us-domestic ships from downtown-sf and reno-warehouse");
     let (_, shipping) = shop.get(SHIPPING_TO_CALIFORNIA).await;
     assert_eq!(
         field_of_items(&shipping, "options", "code"),

@@ -213,13 +213,24 @@ async fn identities_get_only_what_rbac_grants() {
         .await
         .expect("create RoleBinding");
 
-    sa_config_maps
-        .list(&Default::default())
+    // The server authorizes from its informer caches: a new RoleBinding takes effect within moments,
+    // not at once.
+    async fn eventually_listed(api: &Api<ConfigMap>) -> Result<(), kube::Error> {
+        let mut attempts = 0;
+        loop {
+            match api.list(&Default::default()).await {
+                Ok(_) => return Ok(()),
+                Err(error) if attempts >= 100 => return Err(error),
+                Err(_) => attempts += 1,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    eventually_listed(&sa_config_maps)
         .await
         .expect("granted to the ServiceAccount");
     let jane_config_maps: Api<ConfigMap> = Api::namespaced(jane.clone(), "shop");
-    jane_config_maps
-        .list(&Default::default())
+    eventually_listed(&jane_config_maps)
         .await
         .expect("granted to the group");
     // Only reading, and only in `shop`.
