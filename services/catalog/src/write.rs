@@ -98,14 +98,16 @@ pub fn outbox() -> Outbox {
     Outbox::new("catalog")
 }
 
-/// Serializes concurrent writers of one resource until the end of the transaction.
+/// Serializes concurrent writers of one resource until the end of the transaction. The schema is part of
+/// the key: advisory locks are database-wide, and writers of the same names in other schemas (other
+/// environments, parallel tests) must neither queue behind these nor deadlock with them.
 async fn lock(
     conn: &mut PgConnection,
     kind: &str,
     namespace: &str,
     name: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || $1, 7))")
         .bind(format!("catalog/{kind}/{namespace}/{name}"))
         .execute(&mut *conn)
         .await?;
