@@ -13,8 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::error::{DevEnvError, Result};
 use crate::process::{
-    PORT_ATTEMPTS, Watchdog, file_len, find_in_path, is_executable, log_tail, pick_port,
-    random_u64, read_from, remove_dir_quietly, unique_temp_dir,
+    PORT_ATTEMPTS, Watchdog, file_len, find_in_path, is_executable, kill_and_reap, log_tail,
+    pick_port, random_u64, read_from, remove_dir_quietly, unique_temp_dir,
 };
 
 /// The tansu version `scripts/install-tansu` installs, which names the cached binary.
@@ -234,10 +234,7 @@ impl LocalBroker {
 
     /// Kills and reaps the broker. SIGKILL makes the wait immediate, so blocking on it is fine.
     fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill_and_reap(&mut self.child);
     }
 }
 

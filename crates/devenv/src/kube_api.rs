@@ -36,8 +36,8 @@ use tracing::instrument::WithSubscriber as _;
 
 use crate::error::DevEnvError;
 use crate::process::{
-    PORT_ATTEMPTS, Watchdog, file_len, is_executable, log_tail, pick_port, read_from,
-    remove_dir_quietly, unique_temp_dir,
+    PORT_ATTEMPTS, Watchdog, file_len, is_executable, kill_and_reap, log_tail, pick_port,
+    read_from, remove_dir_quietly, unique_temp_dir,
 };
 
 /// The environment variable that names the `kube-api` binary (`scripts/install-kube-api` prints it).
@@ -736,18 +736,12 @@ impl LocalKubeApi {
 
     /// Kills and reaps the server. SIGKILL makes the wait immediate, so blocking on it is fine.
     fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill_and_reap(&mut self.child);
     }
 
     /// Kills and reaps the controller manager, if it runs.
     fn kill_controller_manager(&mut self) {
-        if let Some(mut child) = self.controller_manager.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill_and_reap(&mut self.controller_manager);
     }
 }
 

@@ -195,6 +195,15 @@ impl Drop for Watchdog {
     }
 }
 
+/// Kills and reaps `child`, if there is one. SIGKILL makes the wait immediate, so blocking on it is fine
+/// (also from `Drop`). Errors mean the process is already gone, which is what we want.
+pub fn kill_and_reap(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
