@@ -1,6 +1,7 @@
 //! Plumbing shared by every Bazaar component, written once: configuration, telemetry, the HTTP scaffold,
 //! PostgreSQL pools and migrations, the Kafka producer, transactional outbox and inbox consumer, and JWT auth.
 
+pub mod audit;
 pub mod auth;
 pub mod component;
 pub mod config;

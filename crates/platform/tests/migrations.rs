@@ -44,7 +44,7 @@ async fn concurrent_migrations_apply_each_version_exactly_once_and_a_rerun_chang
             .expect("history");
     assert_eq!(
         versions,
-        vec![1, 20261121000000],
+        vec![1, 2, 20261121000000],
         "platform tables first, then the component's"
     );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM shelves")
