@@ -6,19 +6,19 @@
 //! - [`write`]: the idempotent projection functions the operator calls in its transaction; each change
 //!   writes a catalog event through the outbox.
 //! - [`pricing`]: the one pricing engine (promotions, shipping), pure and deterministic.
-//! - [`api`]: the HTTP API under `/api/catalog`, with ETags and an in-process cache ([`cache`]) that
+//! - [`routes`]: the HTTP API under `/api/catalog`, with ETags and an in-process cache ([`cache`]) that
 //!   catalog events invalidate.
 //! - [`redemptions`]: counts promotion redemptions from order events, for usage limits.
 //! - [`seed`]: a small realistic shop, loaded through [`write`].
 //!
 //! Its schema's migrations live in `migrations/catalog/`; it touches no other component's schema.
 
-pub mod api;
 pub mod cache;
 pub mod model;
 pub mod pricing;
 mod read;
 pub mod redemptions;
+pub mod routes;
 pub mod seed;
 pub mod write;
 
@@ -37,7 +37,7 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
 };
 
 async fn start(context: Context) -> Result<Running, BoxError> {
-    let state = api::CatalogState::new(context.db.clone());
+    let state = routes::CatalogState::new(context.db.clone());
     // Every replica must see every catalog event to invalidate its own cache, so each process joins its
     // own consumer group: the name carries a fresh id. (Consumers sharing a group would split the
     // partitions between them, and most replicas would never hear of most changes.)
@@ -73,7 +73,7 @@ async fn start(context: Context) -> Result<Running, BoxError> {
     let counting = Task::new("catalog promotion redemptions", async move {
         redemptions.run(shutdown).await;
     });
-    Ok(Running::new(api::router(state))
+    Ok(Running::new(routes::router(state))
         .with_task(task)
         .with_task(counting))
 }

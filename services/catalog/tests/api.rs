@@ -717,7 +717,7 @@ async fn reads_carry_an_etag_and_answer_304_until_the_catalog_changes() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let rig = Rig::empty().await;
-    let (_, openapi) = bazaar_catalog::api::router(rig.state.clone()).split_for_parts();
+    let (_, openapi) = bazaar_catalog::routes::router(rig.state.clone()).split_for_parts();
     let document = serde_json::to_value(&openapi).expect("json");
     let paths: BTreeSet<&str> = document["paths"]
         .as_object()

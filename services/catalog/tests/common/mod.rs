@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
-use bazaar_catalog::api::{self, CatalogState};
+use bazaar_catalog::routes::{self, CatalogState};
 use bazaar_catalog::{COMPONENT, seed, write};
 use bazaar_platform::auth::{AuthConfig, Verifier};
 use bazaar_platform::db;
@@ -38,7 +38,7 @@ impl Rig {
             .await
             .expect("catalog migrations");
         let state = CatalogState::new(pool.clone());
-        let (router, _openapi) = api::router(state.clone()).split_for_parts();
+        let (router, _openapi) = routes::router(state.clone()).split_for_parts();
         let verifier = Verifier::from_config(&AuthConfig::default())
             .await
             .expect("verifier");

@@ -1,0 +1,406 @@
+//! `GET /api/catalog/products` (filters, full-text search, price sorts, keyset pages) and
+//! `GET /api/catalog/products/{slug}` (variants with effective prices).
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use bazaar_contracts::{Currency, Money, Sku};
+use bazaar_platform::{ApiPath, ApiQuery, Problem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    CatalogState, cached_json, db_problem, fail_on, field, parse_amount, parse_currency, reference,
+};
+use crate::model::{Image, Product, Promotion, is_category_path};
+use crate::pricing::{self, EffectivePrice};
+use crate::read::{self, CursorKey, ProductFilter, Sort};
+
+/// Filters, sort and page of the product list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
+pub struct ProductQuery {
+    /// Category path; subcategories are included (`footwear` finds `footwear/running`).
+    category: Option<String>,
+    /// Full-text search over title, brand, category and description (web-search syntax: words,
+    /// "quoted phrases", -excluded).
+    q: Option<String>,
+    /// `true` for featured products only.
+    featured: Option<String>,
+    /// ISO 4217 code; required with `minPrice`, `maxPrice` and price sorts, and selects `price` in items.
+    currency: Option<String>,
+    /// Lowest list price (decimal string, e.g. "50.00") of the product's cheapest variant.
+    min_price: Option<String>,
+    max_price: Option<String>,
+    /// `relevance` (default), `newest`, `title`, `price_asc`, `price_desc`.
+    sort: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A product in a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductSummary {
+    pub slug: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    pub category: String,
+    pub featured: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    /// The cheapest variant's list price in `currency`, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<Money>,
+    /// The cheapest variant's list price in each currency.
+    pub prices_from: Vec<Money>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductPage {
+    pub items: Vec<ProductSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+fn prices_from(product: &Product) -> Vec<Money> {
+    let mut cheapest: BTreeMap<&'static str, Money> = BTreeMap::new();
+    for price in product.variants.iter().flat_map(|v| &v.prices) {
+        let entry = cheapest.entry(price.currency().code()).or_insert(*price);
+        if price.minor() < entry.minor() {
+            *entry = *price;
+        }
+    }
+    cheapest.into_values().collect()
+}
+
+fn summary(product: &Product, price: Option<Money>) -> ProductSummary {
+    ProductSummary {
+        slug: product.slug.clone(),
+        title: product.title.clone(),
+        brand: product.brand.clone(),
+        category: product.category.clone(),
+        featured: product.featured,
+        image: product.images.first().cloned(),
+        price,
+        prices_from: prices_from(product),
+    }
+}
+
+fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
+    let mut errors = Vec::new();
+    let category = query
+        .category
+        .as_deref()
+        .map(|c| c.trim().trim_matches('/').to_owned())
+        .filter(|c| !c.is_empty());
+    if let Some(category) = &category
+        && !is_category_path(category)
+    {
+        errors.push(field(
+            "category",
+            "expected a category path such as footwear/running",
+        ));
+    }
+    let text = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
+    if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        errors.push(field("q", "at most 200 characters"));
+    }
+    let featured = match query.featured.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            errors.push(field("featured", "expected true or false"));
+            None
+        }
+    };
+    let currency = query
+        .currency
+        .as_deref()
+        .and_then(|c| parse_currency(c, "currency", &mut errors));
+    let sort = match query.sort.as_deref().unwrap_or("relevance") {
+        "relevance" => Sort::Relevance,
+        "newest" => Sort::Newest,
+        "title" => Sort::Title,
+        "price_asc" => Sort::PriceAsc,
+        "price_desc" => Sort::PriceDesc,
+        other => {
+            errors.push(field(
+                "sort",
+                format!(
+                    "`{other}` is not a sort; use relevance, newest, title, price_asc or price_desc"
+                ),
+            ));
+            Sort::Relevance
+        }
+    };
+    let wants_currency =
+        sort.needs_currency() || query.min_price.is_some() || query.max_price.is_some();
+    if wants_currency && query.currency.is_none() {
+        errors.push(field(
+            "currency",
+            "needed to filter or sort by price, e.g. currency=USD",
+        ));
+    }
+    let min_price = query
+        .min_price
+        .as_deref()
+        .and_then(|v| parse_amount(v, "minPrice", currency, &mut errors));
+    let max_price = query
+        .max_price
+        .as_deref()
+        .and_then(|v| parse_amount(v, "maxPrice", currency, &mut errors));
+    if let (Some(min), Some(max)) = (min_price, max_price)
+        && min.minor() > max.minor()
+    {
+        errors.push(field("maxPrice", "must not be below minPrice"));
+    }
+    let limit = match query.limit.as_deref().map(str::parse::<i64>) {
+        None => 20,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => {
+            errors.push(field("limit", "expected a whole number from 1 to 100"));
+            20
+        }
+    };
+    let currency_code = currency.map(|c| c.code().to_owned());
+    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(text) => match CursorKey::decode(text) {
+            Some(key)
+                if read::cursor_fits(
+                    &key,
+                    sort,
+                    text_present(&query.q),
+                    currency_code.as_deref(),
+                ) =>
+            {
+                Some(key)
+            }
+            Some(_) => {
+                errors.push(field(
+                    "cursor",
+                    "this cursor belongs to a listing with another sort, search or currency; start again without a cursor",
+                ));
+                None
+            }
+            None => {
+                errors.push(field(
+                    "cursor",
+                    "not a cursor from this API; pass nextCursor from the previous page unchanged",
+                ));
+                None
+            }
+        },
+    };
+    fail_on(errors)?;
+    Ok(ProductFilter {
+        category,
+        text,
+        featured,
+        currency: currency_code,
+        min_price: min_price.map(Money::minor),
+        max_price: max_price.map(Money::minor),
+        sort,
+        after,
+        limit,
+    })
+}
+
+fn text_present(q: &Option<String>) -> bool {
+    q.as_deref().is_some_and(|q| !q.trim().is_empty())
+}
+
+/// Lists active products.
+#[utoipa::path(
+    get,
+    path = "/api/catalog/products",
+    params(ProductQuery),
+    responses(
+        (status = 200, description = "One page of products", body = ProductPage),
+        (status = 304, description = "Not modified since the ETag in If-None-Match"),
+        (status = 422, description = "Invalid filters", body = Problem),
+    ),
+    tag = "catalog"
+)]
+pub async fn list_products(
+    State(state): State<CatalogState>,
+    headers: HeaderMap,
+    uri: Uri,
+    ApiQuery(query): ApiQuery<ProductQuery>,
+) -> Result<Response, Problem> {
+    let filter = product_filter(&query)?;
+    cached_json(&state, &headers, &uri, async {
+        let (rows, next) = read::list_products(&state.db, &filter)
+            .await
+            .map_err(db_problem)?;
+        let currency = filter
+            .currency
+            .as_deref()
+            .and_then(|c| bazaar_contracts::money::currency(c).ok());
+        let items = rows
+            .iter()
+            .map(|(product, price)| {
+                let price = match (currency, price) {
+                    (Some(c), Some(p)) => Some(Money::from_minor(*p, c)),
+                    _ => None,
+                };
+                summary(product, price)
+            })
+            .collect();
+        Ok(ProductPage {
+            items,
+            next_cursor: next.map(|k| k.encode()),
+        })
+    })
+    .await
+}
+
+/// A variant on the product page.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantView {
+    pub sku: Sku,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub options: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_grams: Option<u32>,
+    /// One entry per currency the variant is priced in, with automatic promotions applied.
+    pub prices: Vec<EffectivePrice>,
+}
+
+/// A product with its variants and effective prices.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductDetail {
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    pub images: Vec<Image>,
+    pub attributes: BTreeMap<String, String>,
+    pub featured: bool,
+    /// Every option name with its values, in variant order (for pickers).
+    pub options: BTreeMap<String, Vec<String>>,
+    pub variants: Vec<VariantView>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+// A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
+#[serde(deny_unknown_fields)]
+pub struct CurrencyQuery {
+    /// Only this currency's prices (ISO 4217); all currencies when absent.
+    currency: Option<String>,
+}
+
+fn detail(
+    product: &Product,
+    currency: Option<Currency>,
+    promotions: &[Promotion],
+    now: DateTime<Utc>,
+) -> ProductDetail {
+    let mut options: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for variant in &product.variants {
+        for (name, value) in &variant.options {
+            let values = options.entry(name.clone()).or_default();
+            if !values.contains(value) {
+                values.push(value.clone());
+            }
+        }
+    }
+    let variants = product
+        .variants
+        .iter()
+        .map(|variant| {
+            let mut currencies: Vec<Currency> =
+                variant.prices.iter().map(|p| p.currency()).collect();
+            currencies.sort_by_key(|c| c.code());
+            let prices = currencies
+                .into_iter()
+                .filter(|c| currency.is_none_or(|wanted| wanted == *c))
+                .filter_map(|c| pricing::effective_price(product, &variant.sku, c, promotions, now))
+                .collect();
+            VariantView {
+                sku: variant.sku.clone(),
+                title: variant.title.clone(),
+                options: variant.options.clone(),
+                weight_grams: variant.weight_grams,
+                prices,
+            }
+        })
+        .collect();
+    ProductDetail {
+        slug: product.slug.clone(),
+        title: product.title.clone(),
+        description: product.description.clone(),
+        category: product.category.clone(),
+        brand: product.brand.clone(),
+        images: product.images.clone(),
+        attributes: product.attributes.clone(),
+        featured: product.featured,
+        options,
+        variants,
+    }
+}
+
+/// One active product by slug, with variants and prices after automatic promotions.
+#[utoipa::path(
+    get,
+    path = "/api/catalog/products/{slug}",
+    params(("slug" = String, Path, description = "The product's slug"), CurrencyQuery),
+    responses(
+        (status = 200, description = "The product", body = ProductDetail),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No active product has this slug", body = Problem),
+    ),
+    tag = "catalog"
+)]
+pub async fn get_product(
+    State(state): State<CatalogState>,
+    headers: HeaderMap,
+    uri: Uri,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CurrencyQuery>,
+) -> Result<Response, Problem> {
+    let mut errors = Vec::new();
+    let currency = query
+        .currency
+        .as_deref()
+        .and_then(|c| parse_currency(c, "currency", &mut errors));
+    fail_on(errors)?;
+    cached_json(&state, &headers, &uri, async {
+        let product = read::active_product_by_slug(&state.db, &slug)
+            .await
+            .map_err(db_problem)?
+            .ok_or_else(|| Problem::not_found(format!("No product is listed as `{slug}`.")))?;
+        let reference = reference(&state).await?;
+        Ok(detail(
+            &product,
+            currency,
+            &reference.promotions,
+            Utc::now(),
+        ))
+    })
+    .await
+}
