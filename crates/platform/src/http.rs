@@ -170,6 +170,14 @@ async fn readyz(State(scaffold): State<Scaffold>) -> Response {
             .map(|d| async move { (d.name(), d.check().await) }),
     )
     .await;
+    for (name, result) in &results {
+        let up = i64::from(result.is_ok());
+        scaffold
+            .metrics
+            .dependency_up
+            .with_label_values(&[name])
+            .set(up);
+    }
     let ready = results.iter().all(|(_, r)| r.is_ok());
     let checks = results
         .into_iter()

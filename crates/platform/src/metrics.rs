@@ -30,8 +30,15 @@ pub struct Families {
     pub outbox_publish_failures: IntCounterVec,
     /// Messages consumed, by consumer, topic and outcome (`processed`, `duplicate`, `dead_lettered`).
     pub consumed: IntCounterVec,
+    /// Messages parked in a dead-letter topic, by consumer, original topic and reason (`undecodable`,
+    /// `rejected` by the handler, `retries_exhausted`).
+    pub dead_lettered: IntCounterVec,
     /// Handler latency by consumer, including the inbox transaction.
     pub handler_duration: HistogramVec,
+    /// Whether the last `/readyz` check of a dependency (`postgres:<component>`, `kafka`) succeeded: 1 or 0.
+    pub dependency_up: IntGaugeVec,
+    /// Unix time this process started (a change means a restart).
+    pub process_start_time: prometheus::IntGauge,
     /// Handler attempts that failed, by consumer.
     pub handler_failures: IntCounterVec,
     /// Messages behind the partition end, by consumer, topic and partition.
@@ -101,12 +108,25 @@ impl Metrics {
                 "Kafka messages consumed by outcome",
                 &["consumer", "topic", "outcome"],
             ),
+            dead_lettered: counter(
+                &registry,
+                "bazaar_kafka_dead_lettered_total",
+                "Messages parked in the dead-letter topic, by original topic and reason",
+                &["consumer", "topic", "reason"],
+            ),
             handler_duration: histogram(
                 &registry,
                 "bazaar_kafka_handler_duration_seconds",
                 "Event handler latency, inbox transaction included",
                 &["consumer"],
             ),
+            dependency_up: gauge(
+                &registry,
+                "bazaar_dependency_up",
+                "Whether the last readiness check of a dependency succeeded (1) or not (0)",
+                &["dependency"],
+            ),
+            process_start_time: start_time(&registry),
             handler_failures: counter(
                 &registry,
                 "bazaar_kafka_handler_failures_total",
@@ -205,6 +225,20 @@ fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntC
 fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
     let family = IntGaugeVec::new(Opts::new(name, help), labels)
         .unwrap_or_else(|e| panic!("metric {name}: {e}"));
+    register(registry, name, Box::new(family.clone()));
+    family
+}
+
+fn start_time(registry: &Registry) -> prometheus::IntGauge {
+    let name = "bazaar_process_start_time_seconds";
+    let family = prometheus::IntGauge::new(name, "Unix time the process started, in seconds")
+        .unwrap_or_else(|e| panic!("metric {name}: {e}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        });
+    family.set(now);
     register(registry, name, Box::new(family.clone()));
     family
 }

@@ -251,3 +251,43 @@ async fn red_metrics_count_requests_by_route_and_status_and_time_them() {
         .get_sample_count();
     assert_eq!(timed, 2);
 }
+
+#[tokio::test]
+async fn readyz_records_each_dependency_as_up_or_down_for_alerting() {
+    let metrics = Metrics::new();
+    let verifier = Verifier::from_config(&AuthConfig::default())
+        .await
+        .expect("verifier");
+    // Nothing listens on port 1: the check fails (connection refused) and the gauge says so.
+    let unreachable = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_millis(500))
+        .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+        .expect("lazy pool");
+    let scaffold = Scaffold {
+        metrics: metrics.clone(),
+        dependencies: vec![bazaar_platform::http::Dependency::Postgres {
+            component: "order".into(),
+            pool: unreachable,
+        }],
+        verifier: Arc::new(verifier),
+        body_limit: 1024,
+    };
+    let response = app(Router::new(), scaffold)
+        .oneshot(
+            Request::get("/readyz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = metrics.render();
+    assert!(
+        text.contains(r#"bazaar_dependency_up{dependency="postgres:order"} 0"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("bazaar_process_start_time_seconds "),
+        "restarts are visible: {text}"
+    );
+}

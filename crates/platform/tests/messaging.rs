@@ -176,6 +176,15 @@ impl Rig {
             .get()
     }
 
+    /// `bazaar_kafka_dead_lettered_total` of the test consumer on the test topic, for one reason.
+    fn dead_lettered(&self, reason: &str) -> u64 {
+        let topic = self.kafka.topic(ParcelWeighed::TOPIC.name());
+        self.metrics
+            .dead_lettered
+            .with_label_values(&["effects", &topic, reason])
+            .get()
+    }
+
     /// Runs the relay and the consumer in the background until the returned token is cancelled.
     fn run_pipeline(&self) -> CancellationToken {
         let stop = CancellationToken::new();
@@ -317,6 +326,13 @@ async fn a_poison_message_goes_to_the_dead_letter_topic_with_its_reason_and_the_
     .await
     .expect("partition kept flowing");
     assert_eq!(rig.consumed("dead_lettered"), 2);
+    assert_eq!(rig.dead_lettered("undecodable"), 1, "the garbage");
+    assert_eq!(
+        rig.dead_lettered("retries_exhausted"),
+        1,
+        "the event the handler kept failing on"
+    );
+    assert_eq!(rig.dead_lettered("rejected"), 0);
     stop.cancel();
 
     let reasons = dead_letter_reasons(&rig, &format!("{topic}.dlq"), 2).await;

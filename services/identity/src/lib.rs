@@ -12,6 +12,7 @@ pub mod admin;
 pub mod config;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod model;
 pub mod passwords;
 pub mod ratelimit;
@@ -64,6 +65,7 @@ pub async fn start_with(context: Context, config: IdentityConfig) -> Result<Runn
         audience: config.audience.clone(),
         access_ttl: config.access_token_ttl(),
         refresh_ttl: config.refresh_token_ttl(),
+        metrics: metrics::IdentityMetrics::register(context.metrics.registry()),
     });
     let state = AppState {
         db: context.db.clone(),

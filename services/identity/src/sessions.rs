@@ -34,6 +34,7 @@ pub struct Issuer {
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    pub metrics: crate::metrics::IdentityMetrics,
 }
 
 impl Issuer {
@@ -119,6 +120,7 @@ impl Issuer {
         if used {
             let revoked = revoke_family(&mut tx, family).await?;
             tx.commit().await?;
+            self.metrics.refresh_token_reuse.inc();
             tracing::warn!(%family, %user, revoked, "refresh token reused; session family revoked");
             return Err(IdentityError::InvalidRefreshToken);
         }

@@ -67,6 +67,18 @@ async fn reusing_a_refresh_token_revokes_its_whole_family_but_not_other_sessions
         .await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     assert_eq!(replay.content_type(), "application/problem+json");
+    let metrics = identity
+        .request(axum::http::Method::GET, "/metrics", None, None)
+        .await;
+    assert!(
+        metrics
+            .body
+            .as_str()
+            .unwrap_or_default()
+            .contains("bazaar_identity_refresh_token_reuse_total 1\n"),
+        "the reuse is counted for alerting: {}",
+        metrics.body
+    );
 
     // The whole family is gone, including the token the legitimate client holds.
     let victim = identity

@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use bazaar_contracts::money;
+use bazaar_contracts::order::CancellationReason;
+use prometheus::{
+    CounterVec, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +22,12 @@ pub struct OrderMetrics {
     step_seconds: HistogramVec,
     /// Orders per state right now.
     by_state: IntGaugeVec,
+    /// Seconds since the longest-waiting order of each state last moved (refreshed with `by_state`).
+    oldest_age: GaugeVec,
+    /// Orders cancelled (by the saga, the shopper or staff), by reason.
+    cancellations: IntCounterVec,
+    /// Totals of confirmed orders, in the currency's major unit (dollars, not cents), by currency.
+    revenue: CounterVec,
 }
 
 impl OrderMetrics {
@@ -40,13 +50,40 @@ impl OrderMetrics {
             &["from", "to"],
         )?;
         let by_state = IntGaugeVec::new(Opts::new("bazaar_orders", "Orders by state"), &["state"])?;
+        let oldest_age = GaugeVec::new(
+            Opts::new(
+                "bazaar_orders_oldest_age_seconds",
+                "Seconds since the longest-waiting order in each state entered it",
+            ),
+            &["state"],
+        )?;
+        let cancellations = IntCounterVec::new(
+            Opts::new(
+                "bazaar_order_cancellations_total",
+                "Orders cancelled, by reason",
+            ),
+            &["reason"],
+        )?;
+        let revenue = CounterVec::new(
+            Opts::new(
+                "bazaar_order_revenue_total",
+                "Totals of confirmed orders (tax and shipping included), in major units, by currency",
+            ),
+            &["currency"],
+        )?;
         registry.register(Box::new(outcomes.clone()))?;
         registry.register(Box::new(step_seconds.clone()))?;
         registry.register(Box::new(by_state.clone()))?;
+        registry.register(Box::new(oldest_age.clone()))?;
+        registry.register(Box::new(cancellations.clone()))?;
+        registry.register(Box::new(revenue.clone()))?;
         Ok(Self {
             outcomes,
             step_seconds,
             by_state,
+            oldest_age,
+            cancellations,
+            revenue,
         })
     }
 
@@ -63,24 +100,51 @@ impl OrderMetrics {
             .observe(waited.as_secs_f64());
         if advanced.to == OrderState::Confirmed {
             self.outcomes.with_label_values(&["confirmed"]).inc();
+            self.confirmed_revenue(&advanced.order);
         }
     }
 
-    pub fn finished(&self, _order: &OrderRow, state: OrderState) {
-        self.outcomes.with_label_values(&[state.as_str()]).inc();
+    fn confirmed_revenue(&self, order: &OrderRow) {
+        // A stored currency is one checkout accepted; an unknown one would only lose this sample.
+        let Ok(currency) = money::currency(&order.currency) else {
+            return;
+        };
+        let scale = 10f64.powi(i32::try_from(money::minor_places(currency)).unwrap_or(2));
+        #[allow(clippy::cast_precision_loss)] // order totals are far below 2^53 minor units
+        let amount = order.total_minor as f64 / scale;
+        self.revenue
+            .with_label_values(&[&order.currency])
+            .inc_by(amount.max(0.0));
+    }
+
+    /// An order was cancelled for `reason`.
+    pub fn cancelled(&self, reason: CancellationReason) {
+        self.outcomes
+            .with_label_values(&[OrderState::Cancelled.as_str()])
+            .inc();
+        let label = serde_json::to_value(reason)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "other".to_owned());
+        self.cancellations.with_label_values(&[&label]).inc();
     }
 
     /// Refreshes the per-state gauge every 15 s until shutdown.
     pub async fn refresh(self, pool: PgPool, shutdown: CancellationToken) {
         loop {
-            let counts: Result<Vec<(String, i64)>, _> =
-                sqlx::query_as("SELECT state, count(*) FROM orders GROUP BY state")
-                    .fetch_all(&pool)
-                    .await;
+            let counts: Result<Vec<(String, i64, f64)>, _> = sqlx::query_as(
+                "SELECT state, count(*),
+                        extract(epoch FROM now() - min(updated_at))::float8
+                 FROM orders GROUP BY state",
+            )
+            .fetch_all(&pool)
+            .await;
             if let Ok(counts) = counts {
                 self.by_state.reset();
-                for (state, count) in counts {
+                self.oldest_age.reset();
+                for (state, count, oldest) in counts {
                     self.by_state.with_label_values(&[&state]).set(count);
+                    self.oldest_age.with_label_values(&[&state]).set(oldest);
                 }
             }
             tokio::select! {

@@ -24,7 +24,7 @@ use crate::config::OrderConfig;
 use crate::error::OrderError;
 use crate::metrics::OrderMetrics;
 use crate::orders::{self, Advanced, store};
-use crate::state::{OrderState, Step};
+use crate::state::Step;
 
 pub struct Saga {
     pub outbox: Outbox,
@@ -215,8 +215,7 @@ impl Saga {
         orders::announce_cancellation(tx, &self.outbox, advanced, reason, detail)
             .await
             .map_err(transient)?;
-        self.metrics
-            .finished(&advanced.order, OrderState::Cancelled);
+        self.metrics.cancelled(reason);
         Ok(())
     }
 }

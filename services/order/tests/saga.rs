@@ -239,6 +239,12 @@ async fn a_paid_order_is_confirmed_shipped_and_delivered_with_stock_payment_and_
     let id = id_of(&order);
 
     saga.settles(&id, "confirmed").await;
+    assert!(
+        metrics_text(&saga)
+            .await
+            .contains("bazaar_order_revenue_total{currency=\"USD\"} 298\n"),
+        "the confirmed total counts as revenue, in dollars"
+    );
     saga.stock_becomes("RR-42", (3, 0), "sold units to leave the shelf")
         .await;
     saga.staff(&id, "pack", None).await;
@@ -303,6 +309,15 @@ async fn an_order_for_more_than_is_in_stock_is_cancelled_and_nothing_is_charged(
 
     let cancelled = saga.settles(&id, "cancelled").await;
     assert_eq!(cancelled["cancelReason"], "out_of_stock");
+    let metrics = metrics_text(&saga).await;
+    assert!(
+        metrics.contains("bazaar_order_cancellations_total{reason=\"out_of_stock\"} 1\n"),
+        "cancellations are counted by reason: {metrics}"
+    );
+    assert!(
+        !metrics.contains("bazaar_order_revenue_total{"),
+        "no revenue"
+    );
     assert_eq!(saga.levels("RR-42").await, (1, 0));
     assert!(
         saga.payments(&id).await.is_empty(),
@@ -914,4 +929,17 @@ async fn a_one_per_customer_coupon_used_at_checkout_is_refused_on_the_shoppers_n
         other.body
     );
     saga.shop.close().await;
+}
+
+/// The order component's Prometheus text.
+async fn metrics_text(saga: &Saga) -> String {
+    saga.shop
+        .http
+        .get(format!("{}/metrics", saga.shop.running.base_url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text")
 }

@@ -121,6 +121,28 @@ impl Outcome {
     }
 }
 
+/// Why a message was dead-lettered, as the `reason` label of `bazaar_kafka_dead_lettered_total` says it
+/// (the full reason travels in the message's headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeadLetterCause {
+    /// Not a CloudEvent, or its data breaks the contract.
+    Undecodable,
+    /// The handler said retrying cannot help.
+    Rejected,
+    /// The handler failed `--kafka-max-attempts` times.
+    RetriesExhausted,
+}
+
+impl DeadLetterCause {
+    fn label(self) -> &'static str {
+        match self {
+            DeadLetterCause::Undecodable => "undecodable",
+            DeadLetterCause::Rejected => "rejected",
+            DeadLetterCause::RetriesExhausted => "retries_exhausted",
+        }
+    }
+}
+
 /// A message whose outcome is final, with its offset not yet committed.
 #[derive(Debug)]
 pub struct Handled {
@@ -276,7 +298,10 @@ impl<H: EventHandler> Consumer<H> {
             Ok(envelope) => envelope,
             Err(error) => {
                 let reason = format!("undecodable message: {error}");
-                return self.dead_letter(message, None, &reason, 0, shutdown).await;
+                let cause = DeadLetterCause::Undecodable;
+                return self
+                    .dead_letter(message, None, cause, &reason, 0, shutdown)
+                    .await;
             }
         };
         let span = tracing::Span::current();
@@ -306,8 +331,16 @@ impl<H: EventHandler> Consumer<H> {
                 Err(HandlerError::Permanent(reason)) => {
                     self.count_failure();
                     let reason = format!("rejected by handler: {reason}");
+                    let cause = DeadLetterCause::Rejected;
                     return self
-                        .dead_letter(message, Some(&event), &reason, attempts + 1, shutdown)
+                        .dead_letter(
+                            message,
+                            Some(&event),
+                            cause,
+                            &reason,
+                            attempts + 1,
+                            shutdown,
+                        )
                         .await;
                 }
                 Err(error) => {
@@ -315,8 +348,9 @@ impl<H: EventHandler> Consumer<H> {
                     self.count_failure();
                     if attempts >= max_attempts {
                         let reason = format!("failed {attempts} times; last error: {error}");
+                        let cause = DeadLetterCause::RetriesExhausted;
                         return self
-                            .dead_letter(message, Some(&event), &reason, attempts, shutdown)
+                            .dead_letter(message, Some(&event), cause, &reason, attempts, shutdown)
                             .await;
                     }
                     tracing::warn!(%error, attempts, "handler failed; retrying");
@@ -371,6 +405,7 @@ impl<H: EventHandler> Consumer<H> {
         &self,
         message: &BorrowedMessage<'_>,
         event: Option<&IncomingEvent>,
+        cause: DeadLetterCause,
         reason: &str,
         attempts: u32,
         shutdown: &CancellationToken,
@@ -440,6 +475,10 @@ impl<H: EventHandler> Consumer<H> {
                 }
             }
         }
+        self.metrics
+            .dead_lettered
+            .with_label_values(&[&self.name, message.topic(), cause.label()])
+            .inc();
         let event_id = event.map(|e| e.envelope.id());
         Ok(Some(self.finish(message, event_id, Outcome::DeadLettered)))
     }

@@ -321,9 +321,7 @@ async fn cancel_order(
         "The order was cancelled on request.",
     )
     .await?;
-    state
-        .metrics
-        .finished(&advanced.order, OrderState::Cancelled);
+    state.metrics.cancelled(reason);
     let order = store::load(&mut tx, id)
         .await?
         .ok_or(OrderError::NotFound("No such order."))?;
