@@ -75,6 +75,8 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
             addr: args.addr,
             body_limit: 1024 * 1024,
             shutdown_grace_secs: 10,
+            cors_origins: Vec::new(),
+            cors_max_age_secs: 600,
         },
         db: args.db.clone(),
         kafka: args.kafka.clone(),

@@ -27,11 +27,35 @@ pub struct HttpConfig {
     #[arg(long = "shutdown-grace-secs", env = "BAZAAR_SHUTDOWN_GRACE_SECS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub shutdown_grace_secs: u64,
+
+    /// Browser origins allowed to call the API with credentials (CORS), comma-separated, each
+    /// `scheme://host[:port]`, e.g. `https://shop.example.com,https://partner.example`. None by default:
+    /// no CORS headers are sent and browsers on other origins cannot call the API.
+    #[arg(long = "cors-origins", env = "BAZAAR_CORS_ORIGINS", value_delimiter = ',',
+          value_parser = crate::edge::parse_origin)]
+    pub cors_origins: Vec<String>,
+
+    /// Seconds a browser may cache a CORS preflight answer (`Access-Control-Max-Age`).
+    #[arg(long = "cors-max-age-secs", env = "BAZAAR_CORS_MAX_AGE_SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub cors_max_age_secs: u64,
 }
 
 impl HttpConfig {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// The CORS policy of these settings (origins were checked when they were parsed).
+    pub fn cors(&self) -> crate::edge::CorsPolicy {
+        crate::edge::CorsPolicy {
+            origins: self
+                .cors_origins
+                .iter()
+                .filter_map(|origin| axum::http::HeaderValue::from_str(origin).ok())
+                .collect(),
+            max_age: Duration::from_secs(self.cors_max_age_secs),
+        }
     }
 }
 
@@ -290,6 +314,36 @@ mod tests {
         Probe::try_parse_from(argv)
             .expect_err("should be rejected")
             .to_string()
+    }
+
+    #[derive(Parser, Debug)]
+    struct HttpProbe {
+        #[command(flatten)]
+        http: HttpConfig,
+    }
+
+    #[test]
+    fn cors_origins_are_none_by_default_and_a_list_when_given() {
+        let none = HttpProbe::try_parse_from(["probe"]).expect("defaults");
+        assert!(none.http.cors().origins.is_empty());
+        let some = HttpProbe::try_parse_from([
+            "probe",
+            "--cors-origins",
+            "https://shop.example.com,http://localhost:5173",
+        ])
+        .expect("two origins");
+        assert_eq!(some.http.cors().origins.len(), 2);
+        assert_eq!(some.http.cors().max_age, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn a_cors_origin_with_a_path_or_wildcard_is_rejected_naming_the_flag() {
+        for bad in ["*", "https://shop.example.com/app", "shop.example.com"] {
+            let message = HttpProbe::try_parse_from(["probe", "--cors-origins", bad])
+                .expect_err("refused")
+                .to_string();
+            assert!(message.contains("--cors-origins"), "{message}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The HTTP scaffold every component is served in: health, readiness and metrics endpoints, RED metrics per
-//! route, request ids, trace context, body limits, problem+json for every error, graceful shutdown.
+//! route, request ids, trace context, body limits, edge validation ([`crate::edge`]), problem+json for every
+//! error, graceful shutdown.
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -115,6 +116,8 @@ pub fn app(api: Router, scaffold: Scaffold) -> Router {
             )
         })
         .layer(axum::Extension(scaffold.verifier.clone()))
+        // Edge validation (NUL characters) before any handler; inside the body limit, which it honours.
+        .layer(middleware::from_fn(crate::edge::refuse_nul))
         .layer(DefaultBodyLimit::max(scaffold.body_limit))
         .layer(middleware::from_fn_with_state(
             scaffold.metrics.clone(),

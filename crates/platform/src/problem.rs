@@ -18,6 +18,16 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    /// The one way to name an invalid field: `FieldError::new("lines[0].quantity", "must be at least 1")`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// An RFC 9457 problem document. Build one with the constructors, then return it from a handler.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -152,9 +162,11 @@ impl Problem {
         problem
     }
 
-    /// A database error as the client should see it: an exhausted pool (no connection within the acquire
-    /// timeout) is overload, answered 503 with `Retry-After`; an unreachable database or a closed pool
-    /// (shutting down) is 503 too; anything else is a 500 whose cause goes to the log.
+    /// A database error as the client should see it; the one conversion every component uses. An exhausted
+    /// pool (no connection within the acquire timeout, which is also what an outage looks like to a lazy
+    /// pool) is answered 503 with `Retry-After` and counted as shed; a database that cannot be reached,
+    /// is shutting down or refuses connections, and a closed pool (this process shutting down), are 503 with
+    /// `Retry-After` too. Anything else is a 500 whose cause goes to the log.
     pub fn from_db(error: &sqlx::Error) -> Self {
         match error {
             sqlx::Error::PoolTimedOut => {
@@ -163,15 +175,16 @@ impl Problem {
                 );
                 Self::overloaded(
                     &DB_POOL,
-                    "The service is busy (no database connection is free); retry shortly.",
+                    "The service is busy or its database cannot be reached (no connection within the \
+                     acquire timeout); retry shortly.",
                     OVERLOAD_RETRY_AFTER_SECS,
                 )
             }
             sqlx::Error::PoolClosed => {
                 Self::unavailable("The service is shutting down; retry shortly.")
             }
-            sqlx::Error::Io(cause) => {
-                tracing::warn!(error = %cause, "database unreachable");
+            other if is_outage(other) => {
+                tracing::warn!(error = %other, "database unreachable");
                 Self::unavailable("The database cannot be reached right now; retry shortly.")
             }
             other => Self::internal(other),
@@ -213,9 +226,36 @@ impl IntoResponse for Problem {
     }
 }
 
+/// Whether `error` means the database is (for now) out of reach rather than that the request or the code is
+/// wrong: the connection broke or could not be made, or the server said it is shutting down, starting up
+/// or out of connections (SQLSTATE classes 08 and 57P, and 53300).
+pub fn is_outage(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for Problem {
     fn from(error: sqlx::Error) -> Self {
         Self::from_db(&error)
+    }
+}
+
+impl From<crate::kafka::OutboxError> for Problem {
+    /// Writing an event is a database write: an outage is 503 like any other (see [`Problem::from_db`]).
+    fn from(error: crate::kafka::OutboxError) -> Self {
+        match error {
+            crate::kafka::OutboxError::Sql(db) => Self::from_db(&db),
+            other => Self::internal(&other),
+        }
     }
 }
 

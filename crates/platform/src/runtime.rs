@@ -75,6 +75,8 @@ impl ServeConfig {
                 addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
                 body_limit: 1024 * 1024,
                 shutdown_grace_secs: 5,
+                cors_origins: Vec::new(),
+                cors_max_age_secs: 600,
             },
             db: DatabaseConfig {
                 url: Some(database_url.to_owned()),
@@ -232,6 +234,7 @@ pub async fn serve(
             format!("Bazaar {} API", component.name),
             env!("CARGO_PKG_VERSION").to_owned(),
         );
+        crate::openapi::complete(&mut openapi);
         let document = axum::Json(openapi);
         api = api.merge(router).route(
             &format!("/api/{}/openapi.json", component.name),
@@ -258,6 +261,8 @@ pub async fn serve(
             body_limit: usize::try_from(config.http.body_limit).unwrap_or(usize::MAX),
         },
     );
+    // CORS wraps everything, so that preflights and error answers carry its headers too.
+    let app = crate::edge::with_cors(app, &config.http.cors());
     tracing::info!(components = ?names, addr = ?listener.local_addr().ok(), "serving");
     let grace = config.http.shutdown_grace();
     http::serve(listener, app, shutdown.clone(), grace).await?;

@@ -44,10 +44,7 @@ pub type Result<T, E = IdentityError> = std::result::Result<T, E>;
 
 impl IdentityError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError {
-            field: field.to_owned(),
-            message: message.into(),
-        }])
+        Self::Validation(vec![FieldError::new(field, message)])
     }
 }
 
@@ -70,9 +67,10 @@ impl From<IdentityError> for Problem {
             IdentityError::Conflict(_) => Problem::conflict(detail),
             IdentityError::Auth(auth) => Problem::from(auth),
             IdentityError::Overloaded(overloaded) => Problem::from(overloaded),
-            // An exhausted pool is overload (503 with Retry-After), not a failure.
+            // The platform's one conversion: an outage or an exhausted pool is 503 with Retry-After.
             IdentityError::Db(db) => Problem::from_db(&db),
-            IdentityError::Outbox(_) | IdentityError::Internal(_) => Problem::internal(&error),
+            IdentityError::Outbox(outbox) => Problem::from(outbox),
+            IdentityError::Internal(_) => Problem::internal(&error),
         }
     }
 }

@@ -179,10 +179,7 @@ impl Checks {
     }
 
     pub fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            message: message.into(),
-        });
+        self.0.push(FieldError::new(field, message));
     }
 
     /// The field errors, or `Ok` when there are none.

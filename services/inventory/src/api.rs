@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use bazaar_contracts::Sku;
 use bazaar_platform::auth::{CurrentUser, Role};
-use bazaar_platform::kafka::OutboxError;
 use bazaar_platform::{ApiJson, ApiPath, ApiQuery, FieldError, Problem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -227,8 +226,7 @@ async fn availability(
     )
     .bind(sku.as_str())
     .fetch_one(&api.pool)
-    .await
-    .map_err(Problem::from)?;
+    .await?;
     Ok(ApiJson(Availability {
         sku: sku.to_string(),
         available,
@@ -256,8 +254,7 @@ async fn stock_of_sku(
         sqlx::query_scalar("SELECT low_stock_threshold FROM skus WHERE sku = $1")
             .bind(sku.as_str())
             .fetch_optional(&api.pool)
-            .await
-            .map_err(Problem::from)?;
+            .await?;
     let levels: Vec<StockLevel> = sqlx::query_as(
         "SELECT s.location, s.on_hand, s.reserved, l.can_ship
          FROM stock s JOIN locations l ON l.name = s.location WHERE s.sku = $1 ORDER BY l.priority, s.location",
@@ -265,7 +262,7 @@ async fn stock_of_sku(
     .bind(sku.as_str())
     .fetch_all(&api.pool)
     .await
-    .map_err(Problem::from)?;
+    ?;
     let locations: Vec<LocationStock> = levels.into_iter().map(LocationStock::from).collect();
     Ok(ApiJson(SkuStock {
         sku: sku.to_string(),
@@ -312,13 +309,12 @@ async fn set_stock(
         reason,
         actor: &user.id,
     };
-    let mut tx = api.pool.begin().await.map_err(Problem::from)?;
+    let mut tx = api.pool.begin().await?;
     let level = api
         .inventory
         .set_on_hand(&mut tx, &change, &location, on_hand)
-        .await
-        .map_err(problem)?;
-    tx.commit().await.map_err(Problem::from)?;
+        .await?;
+    tx.commit().await?;
     Ok(ApiJson(level.into()))
 }
 
@@ -349,7 +345,7 @@ async fn adjust_stock(
     let location = collect(parse_location(&namespace, &name), &mut errors);
     let delta = units(body.delta, "delta", -MAX_UNITS, &mut errors);
     if delta == Some(0) {
-        errors.push(field("delta", "must not be zero"));
+        errors.push(FieldError::new("delta", "must not be zero"));
     }
     let reason = reason(&body.reason, &mut errors);
     let (Some(sku), Some(location), Some(delta), Some(reason), true) =
@@ -362,13 +358,12 @@ async fn adjust_stock(
         reason,
         actor: &user.id,
     };
-    let mut tx = api.pool.begin().await.map_err(Problem::from)?;
+    let mut tx = api.pool.begin().await?;
     let level = api
         .inventory
         .adjust_on_hand(&mut tx, &change, &location, delta)
-        .await
-        .map_err(problem)?;
-    tx.commit().await.map_err(Problem::from)?;
+        .await?;
+    tx.commit().await?;
     Ok(ApiJson(level.into()))
 }
 
@@ -404,12 +399,11 @@ async fn set_threshold(
         reason,
         actor: &user.id,
     };
-    let mut tx = api.pool.begin().await.map_err(Problem::from)?;
+    let mut tx = api.pool.begin().await?;
     api.inventory
         .set_threshold(&mut tx, &change, threshold)
-        .await
-        .map_err(problem)?;
-    tx.commit().await.map_err(Problem::from)?;
+        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -432,7 +426,7 @@ async fn list_adjustments(
     let sku = collect(parse_sku(&query.sku), &mut errors);
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        errors.push(field("limit", "must be between 1 and 500"));
+        errors.push(FieldError::new("limit", "must be between 1 and 500"));
     }
     let (Some(sku), true) = (sku, errors.is_empty()) else {
         return Err(Problem::validation(errors));
@@ -444,8 +438,7 @@ async fn list_adjustments(
     .bind(sku.as_str())
     .bind(limit)
     .fetch_all(&api.pool)
-    .await
-    .map_err(Problem::from)?;
+    .await?;
     Ok(ApiJson(rows))
 }
 
@@ -465,8 +458,7 @@ async fn list_locations(
         "SELECT name, can_ship, priority, source FROM locations ORDER BY priority, name",
     )
     .fetch_all(&api.pool)
-    .await
-    .map_err(Problem::from)?;
+    .await?;
     Ok(ApiJson(rows))
 }
 
@@ -493,7 +485,7 @@ async fn put_location(
     let mut errors = Vec::new();
     let location = collect(parse_location(&namespace, &name), &mut errors);
     if !(0..=1_000_000).contains(&body.priority) {
-        errors.push(field("priority", "must be between 0 and 1000000"));
+        errors.push(FieldError::new("priority", "must be between 0 and 1000000"));
     }
     let (Some(location), true) = (location, errors.is_empty()) else {
         return Err(Problem::validation(errors));
@@ -508,8 +500,7 @@ async fn put_location(
     .bind(body.can_ship)
     .bind(i32::try_from(body.priority).unwrap_or(100))
     .fetch_one(&api.pool)
-    .await
-    .map_err(Problem::from)?;
+    .await?;
     Ok(ApiJson(row))
 }
 
@@ -533,8 +524,7 @@ async fn reservation(
         sqlx::query_as("SELECT state, expires_at FROM reservations WHERE order_id = $1")
             .bind(order_id)
             .fetch_optional(&api.pool)
-            .await
-            .map_err(Problem::from)?;
+            .await?;
     let Some((state, expires_at)) = row else {
         return Err(Problem::not_found(format!(
             "Order {order_id} has no reservation."
@@ -549,7 +539,7 @@ async fn reservation(
     .bind(order_id)
     .fetch_all(&api.pool)
     .await
-    .map_err(Problem::from)?;
+    ?;
     Ok(ApiJson(ReservationView {
         order_id,
         state,
@@ -561,20 +551,13 @@ async fn reservation(
 // ---------------------------------------------------------------------------------------------------------
 // Input checks
 
-fn field(name: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: name.to_owned(),
-        message: message.into(),
-    }
-}
-
 fn parse_sku(sku: &str) -> Result<Sku, FieldError> {
     sku.parse()
-        .map_err(|e: bazaar_contracts::money::InvalidSku| field("sku", e.to_string()))
+        .map_err(|e: bazaar_contracts::money::InvalidSku| FieldError::new("sku", e.to_string()))
 }
 
 fn parse_location(namespace: &str, name: &str) -> Result<LocationName, FieldError> {
-    LocationName::new(namespace, name).map_err(|message| field("location", message))
+    LocationName::new(namespace, name).map_err(|message| FieldError::new("location", message))
 }
 
 fn collect<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
@@ -585,7 +568,7 @@ fn units(value: i64, name: &str, min: i64, errors: &mut Vec<FieldError>) -> Opti
     if (min..=MAX_UNITS).contains(&value) {
         i32::try_from(value).ok()
     } else {
-        errors.push(field(
+        errors.push(FieldError::new(
             name,
             format!("must be a whole number between {min} and {MAX_UNITS}"),
         ));
@@ -596,7 +579,7 @@ fn units(value: i64, name: &str, min: i64, errors: &mut Vec<FieldError>) -> Opti
 fn reason<'a>(reason: &'a str, errors: &mut Vec<FieldError>) -> Option<&'a str> {
     let trimmed = reason.trim();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_REASON_CHARS {
-        errors.push(field(
+        errors.push(FieldError::new(
             "reason",
             format!("must say why, in 1 to {MAX_REASON_CHARS} characters"),
         ));
@@ -606,19 +589,24 @@ fn reason<'a>(reason: &'a str, errors: &mut Vec<FieldError>) -> Option<&'a str> 
     }
 }
 
-fn problem(error: InventoryError) -> Problem {
-    match error {
-        InventoryError::Conflict(detail) => Problem::conflict(detail),
-        InventoryError::UnknownLocation(detail) => {
-            Problem::validation(vec![field("location", detail)])
+impl From<InventoryError> for Problem {
+    /// Database and outbox errors go through the platform's one conversion (an outage is 503).
+    fn from(error: InventoryError) -> Self {
+        match error {
+            InventoryError::Conflict(detail) => Problem::conflict(detail),
+            InventoryError::UnknownLocation(detail) => {
+                Problem::validation(vec![FieldError::new("location", detail)])
+            }
+            InventoryError::Sql(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("23514") =>
+            {
+                Problem::conflict(
+                    "The change would break a stock rule (negative or oversold stock).",
+                )
+            }
+            InventoryError::Sql(db) => Problem::from_db(&db),
+            InventoryError::Outbox(outbox) => Problem::from(outbox),
+            other => Problem::internal(&other),
         }
-        InventoryError::Sql(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23514") => {
-            Problem::conflict("The change would break a stock rule (negative or oversold stock).")
-        }
-        // An exhausted pool is overload (503 with Retry-After), not a failure.
-        InventoryError::Sql(db) | InventoryError::Outbox(OutboxError::Sql(db)) => {
-            Problem::from_db(&db)
-        }
-        other => Problem::internal(&other),
     }
 }

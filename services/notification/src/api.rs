@@ -90,10 +90,10 @@ async fn list_deliveries(
     user.require(Role::Admin)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Problem::validation(vec![FieldError {
-            field: "limit".to_owned(),
-            message: format!("must be from 1 to {MAX_LIMIT}"),
-        }]));
+        return Err(Problem::validation(vec![FieldError::new(
+            "limit",
+            format!("must be from 1 to {MAX_LIMIT}"),
+        )]));
     }
     let mut items = sqlx::query_as::<_, Delivery>(
         "SELECT id, event_id, event_type, template, recipient, channel, transport, subject, body,
@@ -109,8 +109,7 @@ async fn list_deliveries(
     .bind(query.before)
     .bind(i64::from(limit) + 1)
     .fetch_all(&pool)
-    .await
-    .map_err(Problem::from)?;
+    .await?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next_before = more.then(|| items.last().map(|d| d.id)).flatten();

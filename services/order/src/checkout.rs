@@ -227,10 +227,7 @@ fn validate(request: &CheckoutRequest, user: &CurrentUser) -> Result<String, Ord
     let mut errors = Vec::new();
     let mut need = |field: &str, ok: bool, message: &str| {
         if !ok {
-            errors.push(FieldError {
-                field: field.to_owned(),
-                message: message.to_owned(),
-            });
+            errors.push(FieldError::new(field, message));
         }
     };
     let address = &request.shipping_address;
@@ -327,19 +324,21 @@ fn check_quote(quote: &Quote, request: &CheckoutRequest) -> Result<(), OrderErro
         .iter()
         .enumerate()
         .filter(|(_, line)| line.status != LineStatus::Available)
-        .map(|(i, line)| FieldError {
-            field: format!("lines[{i}].sku"),
-            message: format!("{} cannot be bought: {:?}", line.sku, line.status).to_lowercase(),
+        .map(|(i, line)| {
+            FieldError::new(
+                format!("lines[{i}].sku"),
+                format!("{} cannot be bought: {:?}", line.sku, line.status).to_lowercase(),
+            )
         })
         .collect();
     if let Some(coupon) = quote.coupon.as_ref().filter(|c| !c.applied) {
-        errors.push(FieldError {
-            field: "couponCode".into(),
-            message: coupon
+        errors.push(FieldError::new(
+            "couponCode",
+            coupon
                 .reason
                 .clone()
                 .unwrap_or_else(|| "does not apply".into()),
-        });
+        ));
     }
     if quote.shipping.as_ref().map(|s| s.code.as_str()) != Some(request.shipping_method.as_str()) {
         let offered: Vec<&str> = quote
@@ -347,13 +346,13 @@ fn check_quote(quote: &Quote, request: &CheckoutRequest) -> Result<(), OrderErro
             .iter()
             .map(|o| o.code.as_str())
             .collect();
-        errors.push(FieldError {
-            field: "shippingMethod".into(),
-            message: format!(
+        errors.push(FieldError::new(
+            "shippingMethod",
+            format!(
                 "not offered for this address; offered: {}",
                 offered.join(", ")
             ),
-        });
+        ));
     }
     if errors.is_empty() {
         Ok(())

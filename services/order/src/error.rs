@@ -34,10 +34,7 @@ pub enum OrderError {
 
 impl OrderError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Fields(vec![FieldError {
-            field: field.to_owned(),
-            message: message.into(),
-        }])
+        Self::Fields(vec![FieldError::new(field, message)])
     }
 }
 
@@ -61,9 +58,10 @@ impl From<OrderError> for Problem {
             OrderError::CatalogRejected(detail) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "quote-rejected", detail)
             }
-            // An exhausted pool is overload (503 with Retry-After), not a failure.
+            // The platform's one conversion: an outage or an exhausted pool is 503 with Retry-After.
             OrderError::Database(db) => Problem::from_db(&db),
-            OrderError::Outbox(_) | OrderError::Money(_) => Problem::internal(&error),
+            OrderError::Outbox(outbox) => Problem::from(outbox),
+            OrderError::Money(_) => Problem::internal(&error),
         }
     }
 }

@@ -110,10 +110,10 @@ async fn list_payments(
     user.require(Role::Ops)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Problem::validation(vec![FieldError {
-            field: "limit".to_owned(),
-            message: format!("must be from 1 to {MAX_LIMIT}"),
-        }]));
+        return Err(Problem::validation(vec![FieldError::new(
+            "limit",
+            format!("must be from 1 to {MAX_LIMIT}"),
+        )]));
     }
     let sql = format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments
@@ -125,8 +125,7 @@ async fn list_payments(
         .bind(query.before)
         .bind(i64::from(limit) + 1)
         .fetch_all(&pool)
-        .await
-        .map_err(Problem::from)?;
+        .await?;
     let more = payments.len() > limit as usize;
     payments.truncate(limit as usize);
     let next_before = more.then(|| payments.last().map(|p| p.id)).flatten();
@@ -169,8 +168,7 @@ async fn get_payment(
     let payment = sqlx::query_as::<_, Payment>(AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(&pool)
-        .await
-        .map_err(Problem::from)?
+        .await?
         .ok_or_else(|| Problem::not_found(format!("No payment {id}.")))?;
     let attempts = load_attempts(&pool, &[id]).await?;
     Ok(ApiJson(view(payment, attempts)))

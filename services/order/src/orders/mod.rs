@@ -364,10 +364,10 @@ async fn ship_order(
         ("trackingNumber", &shipment.tracking_number),
     ] {
         if value.trim().is_empty() || value.len() > 100 {
-            errors.push(bazaar_platform::FieldError {
-                field: field.to_owned(),
-                message: "must have 1 to 100 characters".to_owned(),
-            });
+            errors.push(bazaar_platform::FieldError::new(
+                field,
+                "must have 1 to 100 characters",
+            ));
         }
     }
     if !errors.is_empty() {

@@ -1,0 +1,242 @@
+//! Edge validation: what every request is checked for before any component handler sees it, in one place
+//! for every component (applied by [`crate::http::app`] and [`crate::runtime::serve`]).
+//!
+//! - **No NUL characters.** PostgreSQL refuses U+0000 in `text`, so a NUL that reached a query would be a
+//!   500, and one that reached a log or a mail could cut it short. A `%00` in the path or the query string
+//!   is answered 400 (`invalid-path`, `invalid-query`); a `\u0000` in any string (or key) of a JSON body is
+//!   answered 422 (`validation`) naming each field. Nothing is stored: the handler never runs.
+//! - **CORS.** Browsers on the origins of `BAZAAR_CORS_ORIGINS` (none by default) may call the API with
+//!   credentials; preflights are answered here and cached by the browser for `BAZAAR_CORS_MAX_AGE_SECS`.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+use crate::problem::{FieldError, Problem};
+
+/// What a NUL is called in every answer.
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// Refuses requests that carry a NUL character in the path, the query string or a JSON body (see the
+/// module docs). A JSON body is read here (within the scaffold's body limit) and handed on unchanged.
+pub async fn refuse_nul(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    if has_encoded_nul(uri.path()) {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-path",
+            format!("The path {NUL_MESSAGE} (%00)."),
+        )
+        .into_response();
+    }
+    if uri.query().is_some_and(has_encoded_nul) {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+            format!("The query string {NUL_MESSAGE} (%00)."),
+        )
+        .into_response();
+    }
+    if !is_json(&request) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    // The `Bytes` extractor honours the scaffold's body limit (`DefaultBodyLimit`), like every extractor.
+    let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), &()).await {
+        Ok(bytes) => bytes,
+        Err(rejection) => {
+            let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "payload-too-large"
+            } else {
+                "malformed-body"
+            };
+            return Problem::new(rejection.status(), kind, rejection.body_text()).into_response();
+        }
+    };
+    if has_escaped_nul(&bytes) {
+        // Only now is the body parsed here, to name the fields; a body that does not parse is left to the
+        // handler's extractor, which explains that better.
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            let mut errors = Vec::new();
+            nul_fields(&value, &mut String::new(), &mut errors);
+            if !errors.is_empty() {
+                return Problem::validation(errors).into_response();
+            }
+        }
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn is_json(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
+}
+
+/// `%00` anywhere in a percent-encoded path or query string.
+fn has_encoded_nul(text: &str) -> bool {
+    text.contains("%00")
+}
+
+/// Whether a JSON text contains the escape `\u0000`. Every backslash of valid JSON starts an escape inside
+/// a string, so skipping the escaped character finds exactly the NUL escapes (and never `\\u0000`, which is
+/// a backslash followed by text).
+fn has_escaped_nul(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' {
+            if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(b"0000".as_slice())
+            {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Every string (and object key) under `value` that holds a NUL, as a field error with its path
+/// (`shippingAddress.line1`, `lines[0].sku`).
+fn nul_fields(value: &serde_json::Value, path: &mut String, errors: &mut Vec<FieldError>) {
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => {
+            let field = if path.is_empty() {
+                "body"
+            } else {
+                path.as_str()
+            };
+            errors.push(FieldError::new(field, NUL_MESSAGE));
+        }
+        serde_json::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{index}]"));
+                nul_fields(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (key, item) in fields {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&key.replace('\0', "\\u0000"));
+                if key.contains('\0') {
+                    errors.push(FieldError::new(
+                        path.clone(),
+                        "the name of this field ".to_owned() + NUL_MESSAGE,
+                    ));
+                }
+                nul_fields(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Which browser origins may call the API (`BAZAAR_CORS_ORIGINS`) and how long a preflight is cached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsPolicy {
+    /// Exact origins (`https://shop.example.com`); empty: no CORS headers at all.
+    pub origins: Vec<HeaderValue>,
+    pub max_age: Duration,
+}
+
+/// Response headers a browser script may read besides the CORS-safelisted ones.
+const EXPOSED: [HeaderName; 3] = [
+    header::RETRY_AFTER,
+    header::LOCATION,
+    HeaderName::from_static("x-request-id"),
+];
+
+/// `app` with the CORS policy applied to every route (and to every error answer, so that a browser can
+/// read a problem too). With no origins, `app` is returned unchanged: no CORS header is ever sent.
+pub fn with_cors(app: Router, policy: &CorsPolicy) -> Router {
+    if policy.origins.is_empty() {
+        return app;
+    }
+    let layer = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(policy.origins.iter().cloned()))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        // With credentials, `*` is not allowed; echoing the requested headers is the equivalent.
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers(EXPOSED)
+        .max_age(policy.max_age);
+    app.layer(layer)
+}
+
+/// Parses one `BAZAAR_CORS_ORIGINS` entry: `scheme://host[:port]`, nothing after it.
+pub fn parse_origin(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{value}` is not an origin: expected http(s)://host[:port]"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '*', ' ']) {
+        return Err(format!(
+            "`{value}` is not an origin: expected http(s)://host[:port] with no path or wildcard"
+        ));
+    }
+    HeaderValue::from_str(value).map_err(|_| format!("`{value}` is not a valid header value"))?;
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_real_nul_escapes_are_found() {
+        assert!(has_escaped_nul(br#"{"a":"x\u0000y"}"#));
+        assert!(
+            !has_escaped_nul(br#"{"a":"x\\u0000y"}"#),
+            "an escaped backslash then text"
+        );
+        assert!(has_escaped_nul(br#"{"a":"x\\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"a":"\u00001"}"#.split_at(6).0));
+        assert!(!has_escaped_nul(br#"{"a":"\u0001"}"#));
+    }
+
+    #[test]
+    fn nul_fields_are_named_by_their_path() {
+        let value = serde_json::json!({"lines": [{"sku": "A"}, {"sku": "B\u{0}"}], "address": {"line1": "\u{0}"}});
+        let mut errors = Vec::new();
+        nul_fields(&value, &mut String::new(), &mut errors);
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["address.line1", "lines[1].sku"]);
+    }
+
+    #[test]
+    fn origins_must_be_scheme_host_and_port_only() {
+        assert_eq!(
+            parse_origin("https://shop.example.com").as_deref(),
+            Ok("https://shop.example.com")
+        );
+        assert!(parse_origin("http://localhost:5173").is_ok());
+        assert!(parse_origin("shop.example.com").is_err());
+        assert!(parse_origin("https://shop.example.com/").is_err());
+        assert!(parse_origin("*").is_err());
+    }
+}
