@@ -7,7 +7,7 @@ use bazaar_platform::Problem;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{CatalogState, cached_json, db_problem};
+use super::{CatalogState, cached_json};
 use crate::read;
 
 /// A category with the number of active products in it and its subcategories.
@@ -94,7 +94,7 @@ pub async fn list_categories(
     uri: Uri,
 ) -> Result<Response, Problem> {
     cached_json(&state, &headers, &uri, async {
-        let counts = read::category_counts(&state.db).await.map_err(db_problem)?;
+        let counts = read::category_counts(&state.db).await?;
         Ok(category_tree(&counts))
     })
     .await

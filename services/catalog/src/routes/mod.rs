@@ -73,19 +73,6 @@ pub fn router(state: CatalogState) -> OpenApiRouter {
         .with_state(state)
 }
 
-/// Overload (an exhausted pool) and an unreachable database are 503 with `Retry-After`; see
-/// [`Problem::from_db`].
-fn db_problem(error: sqlx::Error) -> Problem {
-    Problem::from_db(&error)
-}
-
-fn field(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        message: message.into(),
-    }
-}
-
 fn fail_on(errors: Vec<FieldError>) -> Result<(), Problem> {
     if errors.is_empty() {
         Ok(())
@@ -154,7 +141,7 @@ async fn reference(state: &CatalogState) -> Result<Arc<Reference>, Problem> {
         return Ok(reference);
     }
     let generation = state.cache.generation();
-    let reference = Arc::new(read::load_reference(&state.db).await.map_err(db_problem)?);
+    let reference = Arc::new(read::load_reference(&state.db).await?);
     state.cache.put_reference(generation, reference.clone());
     Ok(reference)
 }
@@ -164,7 +151,7 @@ fn parse_currency(value: &str, name: &str, errors: &mut Vec<FieldError>) -> Opti
     match currency {
         Ok(c) => Some(c),
         Err(_) => {
-            errors.push(field(
+            errors.push(FieldError::new(
                 name,
                 format!("`{value}` is not an ISO 4217 currency code such as USD"),
             ));
@@ -183,7 +170,7 @@ fn parse_amount(
     match Money::parse(value.trim(), currency) {
         Ok(m) => Some(m),
         Err(e) => {
-            errors.push(field(name, e.to_string()));
+            errors.push(FieldError::new(name, e.to_string()));
             None
         }
     }
@@ -201,8 +188,8 @@ fn parse_destination(
         .to_ascii_uppercase();
     let ok_country = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
     if !ok_country {
-        errors.push(field(
-            &format!("{prefix}country"),
+        errors.push(FieldError::new(
+            format!("{prefix}country"),
             "expected an ISO 3166-1 alpha-2 country code such as US",
         ));
     }
@@ -214,8 +201,8 @@ fn parse_destination(
         .as_ref()
         .is_some_and(|r| r.len() > 10 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     {
-        errors.push(field(
-            &format!("{prefix}region"),
+        errors.push(FieldError::new(
+            format!("{prefix}region"),
             "expected a region code such as CA or US-CA",
         ));
     }
@@ -239,5 +226,5 @@ async fn usage_for_quote(
         .collect();
     redemptions::usage_for(&state.db, &limited, customer)
         .await
-        .map_err(db_problem)
+        .map_err(Problem::from)
 }

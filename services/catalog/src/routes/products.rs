@@ -7,14 +7,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use bazaar_contracts::{Currency, Money, Sku};
-use bazaar_platform::{ApiPath, ApiQuery, Problem};
+use bazaar_platform::{ApiPath, ApiQuery, FieldError, Problem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    CatalogState, cached_json, db_problem, fail_on, field, parse_amount, parse_currency, reference,
-};
+use super::{CatalogState, cached_json, fail_on, parse_amount, parse_currency, reference};
 use crate::model::{Image, Product, Promotion, is_category_path};
 use crate::pricing::{self, EffectivePrice};
 use crate::read::{self, CursorKey, ProductFilter, Sort};
@@ -108,7 +106,7 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
     if let Some(category) = &category
         && !is_category_path(category)
     {
-        errors.push(field(
+        errors.push(FieldError::new(
             "category",
             "expected a category path such as footwear/running",
         ));
@@ -120,14 +118,14 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
         .filter(|q| !q.is_empty())
         .map(str::to_owned);
     if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
-        errors.push(field("q", "at most 200 characters"));
+        errors.push(FieldError::new("q", "at most 200 characters"));
     }
     let featured = match query.featured.as_deref() {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(_) => {
-            errors.push(field("featured", "expected true or false"));
+            errors.push(FieldError::new("featured", "expected true or false"));
             None
         }
     };
@@ -142,7 +140,7 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
         "price_asc" => Sort::PriceAsc,
         "price_desc" => Sort::PriceDesc,
         other => {
-            errors.push(field(
+            errors.push(FieldError::new(
                 "sort",
                 format!(
                     "`{other}` is not a sort; use relevance, newest, title, price_asc or price_desc"
@@ -154,7 +152,7 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
     let wants_currency =
         sort.needs_currency() || query.min_price.is_some() || query.max_price.is_some();
     if wants_currency && query.currency.is_none() {
-        errors.push(field(
+        errors.push(FieldError::new(
             "currency",
             "needed to filter or sort by price, e.g. currency=USD",
         ));
@@ -170,13 +168,16 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
     if let (Some(min), Some(max)) = (min_price, max_price)
         && min.minor() > max.minor()
     {
-        errors.push(field("maxPrice", "must not be below minPrice"));
+        errors.push(FieldError::new("maxPrice", "must not be below minPrice"));
     }
     let limit = match query.limit.as_deref().map(str::parse::<i64>) {
         None => 20,
         Some(Ok(n)) if (1..=100).contains(&n) => n,
         Some(_) => {
-            errors.push(field("limit", "expected a whole number from 1 to 100"));
+            errors.push(FieldError::new(
+                "limit",
+                "expected a whole number from 1 to 100",
+            ));
             20
         }
     };
@@ -195,14 +196,14 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
                 Some(key)
             }
             Some(_) => {
-                errors.push(field(
+                errors.push(FieldError::new(
                     "cursor",
                     "this cursor belongs to a listing with another sort, search or currency; start again without a cursor",
                 ));
                 None
             }
             None => {
-                errors.push(field(
+                errors.push(FieldError::new(
                     "cursor",
                     "not a cursor from this API; pass nextCursor from the previous page unchanged",
                 ));
@@ -248,9 +249,7 @@ pub async fn list_products(
 ) -> Result<Response, Problem> {
     let filter = product_filter(&query)?;
     cached_json(&state, &headers, &uri, async {
-        let (rows, next) = read::list_products(&state.db, &filter)
-            .await
-            .map_err(db_problem)?;
+        let (rows, next) = read::list_products(&state.db, &filter).await?;
         let currency = filter
             .currency
             .as_deref()
@@ -391,8 +390,7 @@ pub async fn get_product(
     fail_on(errors)?;
     cached_json(&state, &headers, &uri, async {
         let product = read::active_product_by_slug(&state.db, &slug)
-            .await
-            .map_err(db_problem)?
+            .await?
             .ok_or_else(|| Problem::not_found(format!("No product is listed as `{slug}`.")))?;
         let reference = reference(&state).await?;
         Ok(detail(

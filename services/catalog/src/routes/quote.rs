@@ -5,15 +5,12 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bazaar_contracts::Sku;
 use bazaar_platform::auth::CurrentUser;
-use bazaar_platform::{ApiJson, Problem};
+use bazaar_platform::{ApiJson, FieldError, Problem};
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{
-    CatalogState, db_problem, fail_on, field, parse_currency, parse_destination, reference,
-    usage_for_quote,
-};
+use super::{CatalogState, fail_on, parse_currency, parse_destination, reference, usage_for_quote};
 use crate::pricing::{self, LineRequest, PricingData, Quote, QuoteRequest};
 use crate::read;
 
@@ -55,25 +52,25 @@ fn quote_request(body: &QuoteBody) -> Result<QuoteRequest, Problem> {
     let mut errors = Vec::new();
     let currency = parse_currency(&body.currency, "currency", &mut errors);
     if body.lines.is_empty() {
-        errors.push(field("lines", "needs at least one line"));
+        errors.push(FieldError::new("lines", "needs at least one line"));
     }
     if body.lines.len() > 100 {
-        errors.push(field("lines", "at most 100 lines"));
+        errors.push(FieldError::new("lines", "at most 100 lines"));
     }
     let mut lines = Vec::with_capacity(body.lines.len());
     for (i, line) in body.lines.iter().enumerate() {
         let sku = match line.sku.parse::<Sku>() {
             Ok(sku) => Some(sku),
             Err(e) => {
-                errors.push(field(&format!("lines[{i}].sku"), e.to_string()));
+                errors.push(FieldError::new(format!("lines[{i}].sku"), e.to_string()));
                 None
             }
         };
         let quantity = match u32::try_from(line.quantity) {
             Ok(q) if (1..=1000).contains(&q) => Some(q),
             _ => {
-                errors.push(field(
-                    &format!("lines[{i}].quantity"),
+                errors.push(FieldError::new(
+                    format!("lines[{i}].quantity"),
                     "expected a whole number from 1 to 1000",
                 ));
                 None
@@ -90,7 +87,7 @@ fn quote_request(body: &QuoteBody) -> Result<QuoteRequest, Problem> {
         .filter(|c| !c.is_empty())
         .map(str::to_owned);
     if coupon_code.as_ref().is_some_and(|c| c.len() > 64) {
-        errors.push(field("couponCode", "at most 64 characters"));
+        errors.push(FieldError::new("couponCode", "at most 64 characters"));
     }
     let destination = body.destination.as_ref().and_then(|d| {
         parse_destination(
@@ -107,7 +104,10 @@ fn quote_request(body: &QuoteBody) -> Result<QuoteRequest, Problem> {
         .filter(|m| !m.is_empty())
         .map(str::to_owned);
     if shipping_method.is_some() && body.destination.is_none() {
-        errors.push(field("destination", "needed to choose a shipping method"));
+        errors.push(FieldError::new(
+            "destination",
+            "needed to choose a shipping method",
+        ));
     }
     fail_on(errors)?;
     let Some(currency) = currency else {
@@ -149,9 +149,7 @@ pub async fn quote(
         .iter()
         .map(|l| l.sku.as_str().to_owned())
         .collect();
-    let products = read::products_for_skus(&state.db, &skus)
-        .await
-        .map_err(db_problem)?;
+    let products = read::products_for_skus(&state.db, &skus).await?;
     let usage = usage_for_quote(
         &state,
         &reference.promotions,
@@ -167,7 +165,7 @@ pub async fn quote(
         usage: &usage,
     };
     let quote = pricing::quote(&request, &data, Utc::now()).map_err(|e| {
-        Problem::validation(vec![field(
+        Problem::validation(vec![FieldError::new(
             "lines",
             format!("{e}; order fewer or cheaper items"),
         )])

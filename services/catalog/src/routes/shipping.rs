@@ -4,13 +4,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use bazaar_contracts::Money;
-use bazaar_platform::{ApiQuery, Problem};
+use bazaar_platform::{ApiQuery, FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    CatalogState, cached_json, fail_on, field, parse_amount, parse_currency, parse_destination,
-    reference,
+    CatalogState, cached_json, fail_on, parse_amount, parse_currency, parse_destination, reference,
 };
 use crate::pricing::{self, ShippingOption};
 
@@ -62,7 +61,7 @@ pub async fn shipping_options(
     let currency = match query.currency.as_deref() {
         Some(c) => parse_currency(c, "currency", &mut errors),
         None => {
-            errors.push(field("currency", "required, e.g. USD"));
+            errors.push(FieldError::new("currency", "required, e.g. USD"));
             None
         }
     };

@@ -7,7 +7,7 @@ use bazaar_platform::{ApiQuery, FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{CatalogState, cached_json, db_problem, fail_on, field};
+use super::{CatalogState, cached_json, fail_on};
 use crate::model::{Address, Contact, GeoPoint, OpeningHours, Store};
 use crate::read;
 
@@ -79,7 +79,7 @@ fn parse_number(
     match value.trim().parse::<f64>() {
         Ok(n) if n.is_finite() && range.contains(&n) => Some(n),
         _ => {
-            errors.push(field(
+            errors.push(FieldError::new(
                 name,
                 format!(
                     "expected a number from {} to {}",
@@ -113,10 +113,16 @@ pub async fn list_stores(
     let lat = parse_number(query.lat.as_deref(), "lat", -90.0..=90.0, &mut errors);
     let lon = parse_number(query.lon.as_deref(), "lon", -180.0..=180.0, &mut errors);
     if query.lat.is_none() {
-        errors.push(field("lat", "required: the latitude to search around"));
+        errors.push(FieldError::new(
+            "lat",
+            "required: the latitude to search around",
+        ));
     }
     if query.lon.is_none() {
-        errors.push(field("lon", "required: the longitude to search around"));
+        errors.push(FieldError::new(
+            "lon",
+            "required: the longitude to search around",
+        ));
     }
     let radius = parse_number(
         query.radius_km.as_deref(),
@@ -128,13 +134,13 @@ pub async fn list_stores(
     let limit =
         parse_number(query.limit.as_deref(), "limit", 1.0..=100.0, &mut errors).unwrap_or(20.0);
     if limit.fract() != 0.0 {
-        errors.push(field("limit", "expected a whole number"));
+        errors.push(FieldError::new("limit", "expected a whole number"));
     }
     let pickup = match query.pickup.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
         Some(_) => {
-            errors.push(field("pickup", "expected true or false"));
+            errors.push(FieldError::new("pickup", "expected true or false"));
             false
         }
     };
@@ -143,9 +149,7 @@ pub async fn list_stores(
         return Err(Problem::bad_request("lat and lon are required"));
     };
     cached_json(&state, &headers, &uri, async {
-        let stores = read::stores_near(&state.db, lat, lon, radius, pickup, limit as i64)
-            .await
-            .map_err(db_problem)?;
+        let stores = read::stores_near(&state.db, lat, lon, radius, pickup, limit as i64).await?;
         Ok(StoreList {
             items: stores
                 .into_iter()
