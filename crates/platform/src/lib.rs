@@ -15,6 +15,7 @@ pub mod overload;
 pub mod problem;
 pub mod runtime;
 pub mod shutdown;
+pub mod storefront;
 pub mod telemetry;
 
 pub use problem::{ApiJson, ApiPath, ApiQuery, FieldError, Problem};

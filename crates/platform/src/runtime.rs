@@ -252,6 +252,15 @@ pub async fn serve(
         });
     }
 
+    // The web storefront at `/`, behind every API route (crate::storefront).
+    if let Some(dir) = config
+        .settings
+        .get::<crate::storefront::StorefrontConfig>()
+        .resolve()
+    {
+        tracing::info!(dir = %dir.display(), "serving the storefront at /");
+        api = crate::storefront::routes(api, &dir);
+    }
     let app = http::app(
         api,
         Scaffold {
