@@ -27,6 +27,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         entry::<payment::PaymentCaptured>(),
         entry::<payment::PaymentVoided>(),
         entry::<payment::PaymentRefunded>(),
+        entry::<payment::PaymentAttentionNeeded>(),
         entry::<identity::UserRegistered>(),
         entry::<catalog::ProductUpserted>(),
         entry::<catalog::ProductDeleted>(),

@@ -1,4 +1,5 @@
-//! `/api/payments`: payments and every provider call made for them, for ops and admins.
+//! `/api/payments`: payments and every provider call made for them, for ops and admins;
+//! `/api/payments/attention`: provider work that kept failing and waits for ops, which they can retry.
 
 use axum::extract::State;
 use bazaar_platform::auth::{CurrentUser, Role};
@@ -12,6 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::model::{Attempt, AttemptResult, Operation, PAYMENT_COLUMNS, Payment, PaymentStatus};
+use crate::worker::TaskKind;
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 100;
@@ -20,6 +22,8 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(list_payments))
         .routes(routes!(get_payment))
+        .routes(routes!(list_attention))
+        .routes(routes!(retry_attention))
         .with_state(pool)
 }
 
@@ -219,4 +223,96 @@ fn view(payment: Payment, attempts: Vec<Attempt>) -> PaymentView {
             })
             .collect(),
     }
+}
+
+/// Provider work that kept failing: payment stopped retrying it and the order shows "payment needs
+/// attention".
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct AttentionView {
+    /// Pass to `POST /api/payments/attention/{taskId}/retry`.
+    pub task_id: Uuid,
+    pub order_id: Uuid,
+    /// The payment concerned, when one was recorded.
+    pub payment_id: Option<Uuid>,
+    /// What the work was for: `authorize`, `capture`, `cancel` (void or refund) or `reconcile` (voiding
+    /// an authorization whose outcome was unknown).
+    pub kind: TaskKind,
+    pub tries: i32,
+    pub last_error: Option<String>,
+    /// Since when it waits.
+    pub since: DateTime<Utc>,
+}
+
+/// Everything waiting for ops, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttentionList {
+    pub items: Vec<AttentionView>,
+}
+
+/// Lists provider work that kept failing and waits for ops (also counted by
+/// `bazaar_payment_attention_total`). Ops and admins only.
+#[utoipa::path(
+    get,
+    path = "/api/payments/attention",
+    responses(
+        (status = 200, description = "Work waiting for ops, oldest first", body = AttentionList),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not ops or admin", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "payments"
+)]
+async fn list_attention(
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+) -> Result<ApiJson<AttentionList>, Problem> {
+    user.require(Role::Ops)?;
+    let items = sqlx::query_as::<_, AttentionView>(
+        "SELECT id AS task_id, order_id, payment_id, kind, tries, last_error, updated_at AS since
+         FROM payment_tasks WHERE state = 'attention' ORDER BY updated_at, id LIMIT 500",
+    )
+    .fetch_all(&pool)
+    .await?;
+    Ok(ApiJson(AttentionList { items }))
+}
+
+/// Sends work that waits for ops round again (after they fixed the cause): it is tried at once, with
+/// the same idempotency keys, and again with back-off up to `PAYMENT_MAX_TRIES` times. Ops and admins only.
+#[utoipa::path(
+    post,
+    path = "/api/payments/attention/{task_id}/retry",
+    params(("task_id" = Uuid, Path, description = "The task id from the attention list")),
+    responses(
+        (status = 202, description = "Queued; the outcome is announced as usual"),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not ops or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Nothing waits for ops under this id", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+    tag = "payments"
+)]
+async fn retry_attention(
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    ApiPath(task_id): ApiPath<Uuid>,
+) -> Result<axum::http::StatusCode, Problem> {
+    user.require(Role::Ops)?;
+    let queued = sqlx::query(
+        "UPDATE payment_tasks SET state = 'pending', tries = 0, next_try_at = now(), updated_at = now()
+         WHERE id = $1 AND state = 'attention'",
+    )
+    .bind(task_id)
+    .execute(&pool)
+    .await?
+    .rows_affected();
+    if queued == 0 {
+        return Err(Problem::not_found(format!(
+            "No payment work {task_id} waits for attention."
+        )));
+    }
+    tracing::info!(%task_id, user = %user.id, "payment work sent round again by ops");
+    Ok(axum::http::StatusCode::ACCEPTED)
 }

@@ -22,6 +22,20 @@ pub struct PaymentConfig {
           value_name = "MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=300_000))]
     pub provider_timeout_ms: u64,
+
+    /// First pause before a failed capture, void, refund or reconciliation is tried again, in
+    /// milliseconds; it doubles with each try, up to five minutes.
+    #[arg(long = "payment-retry-backoff-ms", env = "PAYMENT_RETRY_BACKOFF_MS",
+          value_name = "MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub retry_backoff_ms: u64,
+
+    /// Tries of a capture, void, refund or reconciliation before payment stops and asks ops for attention
+    /// (`payment.attention_needed`, `GET /api/payments/attention`).
+    #[arg(long = "payment-max-tries", env = "PAYMENT_MAX_TRIES",
+          value_name = "N", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub max_tries: u32,
 }
 
 impl Default for PaymentConfig {
@@ -31,6 +45,8 @@ impl Default for PaymentConfig {
             simulated_latency_ms: 0,
             simulated_failure_rate: 0.0,
             provider_timeout_ms: 10_000,
+            retry_backoff_ms: 1_000,
+            max_tries: 12,
         }
     }
 }
@@ -42,6 +58,10 @@ impl PaymentConfig {
 
     pub fn provider_timeout(&self) -> Duration {
         Duration::from_millis(self.provider_timeout_ms)
+    }
+
+    pub fn retry_backoff(&self) -> Duration {
+        Duration::from_millis(self.retry_backoff_ms)
     }
 }
 

@@ -2,9 +2,13 @@
 //!
 //! - [`provider::PaymentProvider`] is what Bazaar asks of a provider; [`simulated::SimulatedProvider`] is
 //!   the built-in one (test tokens decide outcomes; latency and failure rate for fault drills).
-//! - [`saga::PaymentSaga`] is the component's part in the order saga: authorize on `payment.requested`,
-//!   capture on `order.confirmed`, void or refund on `order.cancelled`, each at most once per order.
-//! - `/api/payments` shows payments and every provider call to ops and admins.
+//! - [`saga::PaymentSaga`] is the component's part in the order saga: it records, in the inbox transaction,
+//!   an authorization on `payment.requested`, a capture on `order.confirmed`, a void or refund on
+//!   `order.cancelled`; [`worker::Worker`] makes those provider calls outside any transaction, each at most
+//!   once per order, voids authorizations whose outcome was unknown, and hands work that keeps failing to
+//!   ops (`payment.attention_needed`).
+//! - `/api/payments` shows payments and every provider call to ops and admins; `/api/payments/attention`
+//!   lists the work that needs them and retries it.
 //!
 //! Its schema's migrations live in `migrations/payment/`; it exposes its routes and background tasks through
 //! [`COMPONENT`] and touches no other component's schema.
@@ -16,6 +20,7 @@ pub mod model;
 pub mod provider;
 pub mod saga;
 pub mod simulated;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -40,20 +45,27 @@ pub const CONSUMER: &str = "payment";
 
 async fn start(context: Context) -> Result<Running, BoxError> {
     let config: PaymentConfig = context.settings.get();
-    // The simulated provider stands for an external service with storage of its own. It is called inside
-    // the saga's transactions, so its ledger has a pool of its own too: taking a second connection of
-    // the component's pool while the transaction holds one would deadlock that pool under load.
+    // The simulated provider stands for an external service with storage of its own, so its ledger has a
+    // pool of its own too (the worker holds no connection of the component's pool while it calls).
     let provider = Arc::new(simulated::SimulatedProvider::new(
         bazaar_platform::db::companion_pool(&context.db, 2),
         config.simulated_latency(),
         config.simulated_failure_rate,
     ));
-    let saga = saga::PaymentSaga {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let worker = worker::Worker {
         provider,
         outbox: context.outbox.clone(),
         metrics: metrics::PaymentMetrics::register(&context.metrics),
         pool: context.db.clone(),
         provider_timeout: config.provider_timeout(),
+        retry_backoff: config.retry_backoff(),
+        max_tries: config.max_tries,
+        wake: wake.clone(),
+    };
+    let saga = saga::PaymentSaga {
+        outbox: context.outbox.clone(),
+        wake,
     };
     let consumer = Consumer::new(
         CONSUMER,
@@ -63,10 +75,13 @@ async fn start(context: Context) -> Result<Running, BoxError> {
         &context.kafka,
         &context.metrics,
     )?;
-    Ok(
-        Running::new(api::router(context.db.clone())).with_task(Task::new(
+    Ok(Running::new(api::router(context.db.clone()))
+        .with_task(Task::new(
             "payment-saga",
             consumer.run(context.shutdown.clone()),
-        )),
-    )
+        ))
+        .with_task(Task::new(
+            "payment-worker",
+            worker.run(context.shutdown.clone().cancelled_owned()),
+        )))
 }

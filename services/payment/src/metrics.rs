@@ -10,6 +10,9 @@ pub struct PaymentMetrics {
     pub outcomes: IntCounterVec,
     /// Provider call latency by provider and operation.
     pub provider_latency: HistogramVec,
+    /// Provider work that payment stopped retrying and handed to ops, by operation (`capture`, `void`,
+    /// `refund`, `reconcile`, `authorize`).
+    pub attention: IntCounterVec,
 }
 
 const BUCKETS: &[f64] = &[
@@ -35,9 +38,18 @@ impl PaymentMetrics {
             &["provider", "operation"],
         )
         .unwrap_or_else(|e| panic!("payment latency metric: {e}"));
+        let attention = IntCounterVec::new(
+            Opts::new(
+                "bazaar_payment_attention_total",
+                "Payment provider work stopped after failing and handed to ops, by operation",
+            ),
+            &["operation"],
+        )
+        .unwrap_or_else(|e| panic!("payment attention metric: {e}"));
         for collector in [
             Box::new(outcomes.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(provider_latency.clone()),
+            Box::new(attention.clone()),
         ] {
             if let Err(error) = metrics.registry().register(collector) {
                 tracing::warn!(%error, "payment metric not registered");
@@ -46,6 +58,7 @@ impl PaymentMetrics {
         Self {
             outcomes,
             provider_latency,
+            attention,
         }
     }
 }

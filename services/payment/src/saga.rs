@@ -1,36 +1,31 @@
-//! The payment component's part in the order saga. One consumer reads the order topic:
-//! `payment.requested` authorizes, `order.confirmed` captures, `order.cancelled` voids or refunds. Each
-//! runs in the inbox transaction, so a redelivered event has no second effect; the provider is called with
-//! an idempotency key derived from order, operation and attempt, so even a call repeated after a crash
-//! (before our transaction committed) is answered the same and never charges twice.
+//! The payment component's part in the order saga. One consumer reads the order topic and, in the inbox
+//! transaction, records what is to be done as a task: `payment.requested` an authorization,
+//! `order.confirmed` a capture, `order.cancelled` a void or refund (and a note that the order is
+//! cancelled, so that a late request is not authorized). No provider is called here, so no transaction is
+//! open while the provider thinks: [`crate::worker`] makes the calls, records their outcomes and announces
+//! them. A redelivered event finds its inbox row and records nothing twice; a repeated request for an
+//! attempt already decided is answered again from the payment row.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bazaar_contracts::Money;
 use bazaar_contracts::order::{OrderCancelled, OrderConfirmed, PaymentRequested};
-use bazaar_contracts::payment::{
-    PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentFailure, PaymentRefunded,
-    PaymentVoided,
-};
+use bazaar_contracts::payment::{PaymentAuthorized, PaymentFailed, PaymentFailure};
 use bazaar_platform::kafka::{EventHandler, HandlerError, IncomingEvent, Outbox, OutboxError};
-use sqlx::{AssertSqlSafe, PgConnection, PgPool};
+use sqlx::{AssertSqlSafe, PgConnection};
+use std::time::Duration;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::metrics::PaymentMetrics;
-use crate::model::{AttemptResult, Operation, PAYMENT_COLUMNS, Payment, PaymentStatus, Transition};
-use crate::provider::{
-    AuthorizeRequest, FollowUpRequest, PaymentProvider, ProviderError, ProviderResult,
-};
+use crate::model::{AttemptResult, Operation, PAYMENT_COLUMNS, Payment, PaymentStatus};
+use crate::provider::ProviderResult;
+use crate::worker::TaskKind;
 
-/// Handles the order topic's payment-related events.
+/// Handles the order topic's payment-related events by recording tasks for the worker.
 pub struct PaymentSaga {
-    pub provider: Arc<dyn PaymentProvider>,
     pub outbox: Outbox,
-    pub metrics: PaymentMetrics,
-    /// Records calls that did not decide anything outside the inbox transaction, which rolls back.
-    pub pool: PgPool,
-    pub provider_timeout: Duration,
+    /// Wakes the worker (a hint: it also polls).
+    pub wake: Arc<Notify>,
 }
 
 impl EventHandler for PaymentSaga {
@@ -41,25 +36,27 @@ impl EventHandler for PaymentSaga {
     ) -> Result<(), HandlerError> {
         let envelope = &event.envelope;
         if envelope.is::<PaymentRequested>() {
-            self.authorize(envelope.decode()?, tx).await
+            self.request(envelope.decode()?, tx).await?;
         } else if envelope.is::<OrderConfirmed>() {
             let confirmed: OrderConfirmed = envelope.decode()?;
-            self.settle(confirmed.order_id.0, Trigger::Confirmation, tx)
-                .await
+            queue(tx, confirmed.order_id.0, TaskKind::Capture).await?;
         } else if envelope.is::<OrderCancelled>() {
             let cancelled: OrderCancelled = envelope.decode()?;
-            self.settle(cancelled.order_id.0, Trigger::Cancellation, tx)
-                .await
+            let order_id = cancelled.order_id.0;
+            lock_order(tx, order_id).await?;
+            sqlx::query(
+                "INSERT INTO cancelled_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            )
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
+            queue(tx, order_id, TaskKind::Cancel).await?;
         } else {
-            Ok(())
+            return Ok(());
         }
+        self.wake.notify_one();
+        Ok(())
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trigger {
-    Confirmation,
-    Cancellation,
 }
 
 fn outbox_error(error: OutboxError) -> HandlerError {
@@ -69,8 +66,19 @@ fn outbox_error(error: OutboxError) -> HandlerError {
     }
 }
 
+/// Records a capture or a cancellation of the order, to run after the order's earlier steps.
+async fn queue(tx: &mut PgConnection, order_id: Uuid, kind: TaskKind) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO payment_tasks (id, order_id, kind) VALUES ($1, $2, $3)")
+        .bind(Uuid::now_v7())
+        .bind(order_id)
+        .bind(kind)
+        .execute(&mut *tx)
+        .await
+        .map(|_| ())
+}
+
 impl PaymentSaga {
-    async fn authorize(
+    async fn request(
         &self,
         request: PaymentRequested,
         tx: &mut PgConnection,
@@ -117,117 +125,23 @@ impl PaymentSaga {
             return self.announce(tx, &existing, attempt).await;
         }
 
-        let key = Operation::Authorize.idempotency_key(order_id, attempt);
-        let started = Instant::now();
-        let outcome = self
-            .timed(
-                Operation::Authorize,
-                self.provider.authorize(AuthorizeRequest {
-                    idempotency_key: key.clone(),
-                    reference: order_id.to_string(),
-                    token: request.payment_token.clone(),
-                    amount: request.amount,
-                }),
-            )
-            .await;
-        let latency = started.elapsed();
-
-        let payment_id = Uuid::now_v7();
-        let (status, failure, provider_ref) = match &outcome {
-            Ok(approval) => (
-                PaymentStatus::Authorized,
-                None,
-                Some(approval.provider_ref.clone()),
-            ),
-            Err(ProviderError::Conflict(reason)) => {
-                return Err(HandlerError::permanent(reason.clone()));
-            }
-            Err(ProviderError::Refused { reason, message }) => (
-                PaymentStatus::Failed,
-                Some((*reason, message.clone(), false)),
-                None,
-            ),
-            Err(ProviderError::Timeout) => (
-                PaymentStatus::Failed,
-                Some((
-                    PaymentFailure::ProviderUnavailable,
-                    "The payment provider did not answer in time; please try again.".to_owned(),
-                    true,
-                )),
-                None,
-            ),
-            Err(ProviderError::Unavailable(detail)) => {
-                tracing::warn!(%order_id, detail, "payment provider unavailable");
-                (
-                    PaymentStatus::Failed,
-                    Some((
-                        PaymentFailure::ProviderUnavailable,
-                        "The payment provider is unavailable; please try again.".to_owned(),
-                        true,
-                    )),
-                    None,
-                )
-            }
-        };
-        sqlx::query(
-            "INSERT INTO payments (id, order_id, order_number, attempt, amount_minor, currency, status,
-                                   failure_reason, provider, provider_ref)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        let recorded = sqlx::query(
+            "INSERT INTO payment_tasks (id, order_id, kind, attempt, order_number, amount_minor, currency, token)
+             VALUES ($1, $2, 'authorize', $3, $4, $5, $6, $7)
+             ON CONFLICT (order_id, attempt) WHERE kind = 'authorize' DO NOTHING",
         )
-        .bind(payment_id)
+        .bind(Uuid::now_v7())
         .bind(order_id)
-        .bind(&request.order_number)
         .bind(attempt)
+        .bind(&request.order_number)
         .bind(request.amount.minor())
         .bind(request.amount.currency().code())
-        .bind(status)
-        .bind(failure.as_ref().map(|(reason, _, _)| failure_code(*reason)))
-        .bind(self.provider.name())
-        .bind(&provider_ref)
+        .bind(&request.payment_token)
         .execute(&mut *tx)
-        .await?;
-        insert_attempt(
-            &mut *tx,
-            payment_id,
-            Operation::Authorize,
-            &key,
-            &outcome,
-            latency,
-        )
-        .await?;
-
-        match failure {
-            None => {
-                tracing::info!(%order_id, attempt, %payment_id, amount = %request.amount, "payment authorized");
-                self.outbox
-                    .enqueue(
-                        tx,
-                        &PaymentAuthorized {
-                            order_id: request.order_id,
-                            payment_id,
-                            amount: request.amount,
-                        },
-                    )
-                    .await
-                    .map_err(outbox_error)?;
-            }
-            Some((reason, message, retryable)) => {
-                tracing::info!(%order_id, attempt, %payment_id, ?reason, retryable, "payment failed");
-                self.outbox
-                    .enqueue(
-                        tx,
-                        &PaymentFailed {
-                            order_id: request.order_id,
-                            payment_id,
-                            reason,
-                            retryable,
-                            message,
-                            attempt: request.attempt,
-                        },
-                    )
-                    .await
-                    .map_err(outbox_error)?;
-            }
+        .await?
+        .rows_affected();
+        if recorded == 0 {
+            tracing::info!(%order_id, attempt, "authorization already under way; its outcome will be announced");
         }
         Ok(())
     }
@@ -280,186 +194,9 @@ impl PaymentSaga {
             }
         }
     }
-
-    /// Capture on confirmation; void or refund on cancellation.
-    async fn settle(
-        &self,
-        order_id: Uuid,
-        trigger: Trigger,
-        tx: &mut PgConnection,
-    ) -> Result<(), HandlerError> {
-        lock_order(tx, order_id).await?;
-        if trigger == Trigger::Cancellation {
-            sqlx::query(
-                "INSERT INTO cancelled_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING",
-            )
-            .bind(order_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let live = fetch_payment(
-            tx,
-            "WHERE order_id = $1 AND status <> 'failed' FOR UPDATE",
-            order_id,
-            None,
-        )
-        .await?;
-        let Some(payment) = live else {
-            tracing::info!(%order_id, ?trigger, "no money held for this order; nothing to do");
-            return Ok(());
-        };
-        let transition = match (trigger, payment.status) {
-            (Trigger::Confirmation, PaymentStatus::Authorized) => Transition::Capture,
-            (Trigger::Confirmation, PaymentStatus::Captured | PaymentStatus::Refunded) => {
-                return Ok(());
-            }
-            (Trigger::Confirmation, status) => {
-                return Err(HandlerError::permanent(format!(
-                    "order {order_id} confirmed but its payment {} is {status:?}",
-                    payment.id
-                )));
-            }
-            (Trigger::Cancellation, status) => match Transition::on_cancellation(status) {
-                Some(transition) => transition,
-                None => return Ok(()),
-            },
-        };
-        self.transition(tx, &payment, transition).await
-    }
-
-    async fn transition(
-        &self,
-        tx: &mut PgConnection,
-        payment: &Payment,
-        transition: Transition,
-    ) -> Result<(), HandlerError> {
-        let operation = transition.operation();
-        let key = operation.idempotency_key(payment.order_id, payment.attempt);
-        let amount = amount_of(payment)?;
-        let request = FollowUpRequest {
-            idempotency_key: key.clone(),
-            reference: payment.order_id.to_string(),
-            authorization: payment.provider_ref.clone().unwrap_or_default(),
-            amount,
-        };
-        let started = Instant::now();
-        let call = match transition {
-            Transition::Capture => self.provider.capture(request),
-            Transition::Void => self.provider.void(request),
-            Transition::Refund => self.provider.refund(request),
-        };
-        let outcome = self.timed(operation, call).await;
-        let latency = started.elapsed();
-        if let Err(error) = &outcome {
-            let failure = match error {
-                ProviderError::Timeout | ProviderError::Unavailable(_) => {
-                    HandlerError::transient(std::io::Error::other(error.to_string()))
-                }
-                ProviderError::Refused { .. } | ProviderError::Conflict(_) => {
-                    HandlerError::permanent(format!(
-                        "{} of payment {} refused: {error}",
-                        operation.as_str(),
-                        payment.id
-                    ))
-                }
-            };
-            // The inbox transaction rolls back; the try is recorded on its own, then retried (same key).
-            // Recorded by a task of its own once this handler has returned: waiting here for a second
-            // connection of the pool while the transaction holds one could wait forever on a busy pool.
-            let pool = self.pool.clone();
-            let (payment_id, key) = (payment.id, key.clone());
-            tokio::spawn(async move {
-                if let Err(record_error) =
-                    insert_attempt(&pool, payment_id, operation, &key, &outcome, latency).await
-                {
-                    tracing::warn!(%record_error, "failed provider call not recorded");
-                }
-            });
-            return Err(failure);
-        }
-        let updated = sqlx::query("UPDATE payments SET status = $3 WHERE id = $1 AND status = $2")
-            .bind(payment.id)
-            .bind(transition.from())
-            .bind(transition.to())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if updated != 1 {
-            return Err(HandlerError::transient(std::io::Error::other(
-                "payment changed concurrently",
-            )));
-        }
-        insert_attempt(&mut *tx, payment.id, operation, &key, &outcome, latency).await?;
-        let order_id = bazaar_contracts::order::OrderId(payment.order_id);
-        tracing::info!(%order_id, payment_id = %payment.id, operation = operation.as_str(), "payment updated");
-        let enqueued = match transition {
-            Transition::Capture => {
-                self.outbox
-                    .enqueue(
-                        tx,
-                        &PaymentCaptured {
-                            order_id,
-                            payment_id: payment.id,
-                            amount,
-                        },
-                    )
-                    .await
-            }
-            Transition::Void => {
-                self.outbox
-                    .enqueue(
-                        tx,
-                        &PaymentVoided {
-                            order_id,
-                            payment_id: payment.id,
-                        },
-                    )
-                    .await
-            }
-            Transition::Refund => {
-                self.outbox
-                    .enqueue(
-                        tx,
-                        &PaymentRefunded {
-                            order_id,
-                            payment_id: payment.id,
-                            amount,
-                        },
-                    )
-                    .await
-            }
-        };
-        enqueued.map(|_| ()).map_err(outbox_error)
-    }
-
-    /// Calls the provider under the configured timeout, recording latency and outcome.
-    async fn timed(
-        &self,
-        operation: Operation,
-        call: impl Future<Output = ProviderResult>,
-    ) -> ProviderResult {
-        let started = Instant::now();
-        let outcome = match tokio::time::timeout(self.provider_timeout, call).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(ProviderError::Timeout),
-        };
-        self.metrics
-            .provider_latency
-            .with_label_values(&[self.provider.name(), operation.as_str()])
-            .observe(started.elapsed().as_secs_f64());
-        let result = match &outcome {
-            Ok(_) => AttemptResult::Succeeded,
-            Err(error) => error.result(),
-        };
-        self.metrics
-            .outcomes
-            .with_label_values(&[operation.as_str(), result.as_str()])
-            .inc();
-        outcome
-    }
 }
 
-async fn lock_order(tx: &mut PgConnection, order_id: Uuid) -> Result<(), sqlx::Error> {
+pub(crate) async fn lock_order(tx: &mut PgConnection, order_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(format!("payment/{order_id}"))
         .execute(&mut *tx)
@@ -467,7 +204,7 @@ async fn lock_order(tx: &mut PgConnection, order_id: Uuid) -> Result<(), sqlx::E
         .map(|_| ())
 }
 
-async fn fetch_payment(
+pub(crate) async fn fetch_payment(
     tx: &mut PgConnection,
     filter: &'static str,
     order_id: Uuid,
@@ -481,7 +218,7 @@ async fn fetch_payment(
     query.fetch_optional(&mut *tx).await
 }
 
-async fn insert_attempt<'e>(
+pub(crate) async fn insert_attempt<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     payment_id: Uuid,
     operation: Operation,

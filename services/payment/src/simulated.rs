@@ -8,6 +8,8 @@
 //! | `tok_insufficient_funds` | declined for insufficient funds |
 //! | `tok_timeout` | the provider never answers in time |
 //! | `tok_timeout_once` | times out on the order's first authorization, approves later ones |
+//! | `tok_timeout_after_hold` | approved, but the answer is lost (a timeout); asked again with the same key, answers approved |
+//! | `tok_settle_unavailable` | approved; every capture, void or refund of it meets a provider error (an outage) |
 //! | anything else | invalid token |
 //!
 //! Like a real provider it keeps its own ledger (`simulated_provider_ledger`), written outside the saga's
@@ -79,6 +81,12 @@ impl SimulatedProvider {
             self.record(&call, TIMED_OUT, None).await?;
             return Err(ProviderError::Timeout);
         }
+        if call.operation != "authorize" && self.settling_unavailable(&call).await? {
+            tracing::info!(key = call.key, "simulated provider: outage for follow-ups");
+            return Err(ProviderError::Unavailable(
+                "simulated outage (tok_settle_unavailable)".to_owned(),
+            ));
+        }
         if let Some(row) = self.lookup(call.key).await?
             && row.outcome != TIMED_OUT
         {
@@ -106,7 +114,26 @@ impl SimulatedProvider {
         let provider_ref =
             (outcome == APPROVED).then(|| format!("sim_{}", Uuid::now_v7().simple()));
         let stored = self.record(&call, outcome, provider_ref).await?;
+        if call.token == Some("tok_timeout_after_hold") {
+            tracing::info!(
+                key = call.key,
+                "simulated provider: holding the amount, losing the answer"
+            );
+            return Err(ProviderError::Timeout);
+        }
         answer(&stored.outcome, stored.provider_ref)
+    }
+
+    /// Whether the authorization a follow-up names was made with `tok_settle_unavailable`.
+    async fn settling_unavailable(&self, call: &Call<'_>) -> Result<bool, ProviderError> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM simulated_provider_ledger
+             WHERE provider_ref = $1 AND operation = 'authorize' AND token = 'tok_settle_unavailable')",
+        )
+        .bind(call.authorization)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)
     }
 
     async fn decide(&self, call: &Call<'_>) -> Result<&'static str, ProviderError> {
@@ -132,7 +159,11 @@ impl SimulatedProvider {
             };
         }
         Ok(match call.token.unwrap_or_default() {
-            "tok_visa" | "tok_mastercard" | "tok_amex" => APPROVED,
+            "tok_visa"
+            | "tok_mastercard"
+            | "tok_amex"
+            | "tok_timeout_after_hold"
+            | "tok_settle_unavailable" => APPROVED,
             "tok_declined" => DECLINED,
             "tok_insufficient_funds" => INSUFFICIENT_FUNDS,
             "tok_timeout" => TIMED_OUT,

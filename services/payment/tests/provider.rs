@@ -1,20 +1,27 @@
-//! The provider is called inside the inbox transaction. When that transaction rolls back after the call
-//! (a crash, a lost connection), the event is delivered again and the call repeated: the provider must
-//! answer the same key with the same answer, so the shopper is charged once.
+//! Provider calls and transactions. The saga's consumer only records work in its inbox transaction; the
+//! worker calls the provider with no transaction open and records the outcome afterwards. When a worker
+//! dies between the call and that record, the task runs again after its lease with the same idempotency
+//! key: the provider must answer it the same, so the shopper is charged once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bazaar_contracts::Envelope;
 use bazaar_contracts::order::OrderId;
 use bazaar_payment::metrics::PaymentMetrics;
-use bazaar_payment::provider::{AuthorizeRequest, PaymentProvider, ProviderError};
+use bazaar_payment::provider::{
+    AuthorizeRequest, FollowUpRequest, PaymentProvider, ProviderError, ProviderResult,
+};
 use bazaar_payment::saga::PaymentSaga;
 use bazaar_payment::simulated::SimulatedProvider;
+use bazaar_payment::worker::Worker;
 use bazaar_platform::db;
 use bazaar_platform::kafka::{EventHandler, IncomingEvent, Outbox};
 use bazaar_platform::metrics::Metrics;
 use bazaar_testkit::TestEnv;
+use futures::future::BoxFuture;
+use tokio::sync::Notify;
 
 mod common;
 
@@ -27,41 +34,133 @@ async fn payment_schema(env: &TestEnv) -> sqlx::PgPool {
     pool
 }
 
-#[tokio::test]
-async fn a_call_repeated_after_a_rollback_gets_the_same_answer() {
-    let env = TestEnv::start().await.expect("infrastructure");
-    let pool = payment_schema(&env).await;
-    // As the component wires it: the provider, called inside the saga's transaction, has a pool of its own.
-    let provider = Arc::new(SimulatedProvider::new(
-        db::companion_pool(&pool, 2),
-        Duration::ZERO,
-        0.0,
-    ));
+/// The simulated provider, counting the calls made to it.
+struct Counting {
+    inner: SimulatedProvider,
+    calls: AtomicUsize,
+}
+
+impl PaymentProvider for Counting {
+    fn name(&self) -> &'static str {
+        "simulated"
+    }
+    fn authorize(&self, request: AuthorizeRequest) -> BoxFuture<'_, ProviderResult> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.authorize(request)
+    }
+    fn capture(&self, request: FollowUpRequest) -> BoxFuture<'_, ProviderResult> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.capture(request)
+    }
+    fn void(&self, request: FollowUpRequest) -> BoxFuture<'_, ProviderResult> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.void(request)
+    }
+    fn refund(&self, request: FollowUpRequest) -> BoxFuture<'_, ProviderResult> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.refund(request)
+    }
+}
+
+fn wire(pool: &sqlx::PgPool) -> (PaymentSaga, Worker, Arc<Counting>) {
+    // As the component wires it: the provider stands for an external service with a pool of its own.
+    let provider = Arc::new(Counting {
+        inner: SimulatedProvider::new(db::companion_pool(pool, 2), Duration::ZERO, 0.0),
+        calls: AtomicUsize::new(0),
+    });
+    let wake = Arc::new(Notify::new());
     let saga = PaymentSaga {
+        outbox: Outbox::new("payment"),
+        wake: wake.clone(),
+    };
+    let worker = Worker {
         provider: provider.clone(),
         outbox: Outbox::new("payment"),
         metrics: PaymentMetrics::register(&Metrics::new()),
         pool: pool.clone(),
         provider_timeout: Duration::from_secs(5),
+        retry_backoff: Duration::from_millis(10),
+        max_tries: 3,
+        wake,
     };
-    let order = OrderId::new();
-    let event = IncomingEvent {
-        envelope: Envelope::wrap("/bazaar/order", &common::request(order, "tok_visa", 1))
-            .expect("envelope"),
+    (saga, worker, provider)
+}
+
+fn incoming<E: bazaar_contracts::DomainEvent>(order: OrderId, event: &E) -> IncomingEvent {
+    IncomingEvent {
+        envelope: Envelope::wrap("/bazaar/order", event).expect("envelope"),
         topic: "bazaar.order".to_owned(),
         partition: 0,
         offset: 0,
         key: Some(order.to_string()),
-    };
+    }
+}
 
-    // First delivery: the provider authorizes, then our transaction is lost.
+#[tokio::test]
+async fn no_transaction_is_open_while_the_provider_is_called() {
+    let env = TestEnv::start().await.expect("infrastructure");
+    let pool = payment_schema(&env).await;
+    let (saga, worker, provider) = wire(&pool);
+    let order = OrderId::new();
+
+    // The consumer's inbox transaction records the request and calls nobody.
     let mut tx = pool.begin().await.expect("begin");
-    saga.handle(&event, &mut tx).await.expect("handled");
-    tx.rollback().await.expect("rollback");
-    // Redelivery: the call is repeated with the same key.
-    let mut tx = pool.begin().await.expect("begin");
-    saga.handle(&event, &mut tx).await.expect("handled");
+    saga.handle(
+        &incoming(order, &common::request(order, "tok_visa", 1)),
+        &mut tx,
+    )
+    .await
+    .expect("handled");
+    assert_eq!(
+        provider.calls.load(Ordering::SeqCst),
+        0,
+        "the provider was called inside the inbox transaction"
+    );
     tx.commit().await.expect("commit");
+
+    // The worker calls it afterwards, holding no transaction (it claims in one statement).
+    assert_eq!(worker.run_due().await.expect("ran"), 1);
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
+    let status: String =
+        sqlx::query_scalar("SELECT status::text FROM payments WHERE order_id = $1")
+            .bind(order.0)
+            .fetch_one(&pool)
+            .await
+            .expect("payment");
+    assert_eq!(status, "authorized");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_call_repeated_after_a_crash_gets_the_same_answer() {
+    let env = TestEnv::start().await.expect("infrastructure");
+    let pool = payment_schema(&env).await;
+    let (saga, worker, provider) = wire(&pool);
+    let order = OrderId::new();
+    let mut tx = pool.begin().await.expect("begin");
+    saga.handle(
+        &incoming(order, &common::request(order, "tok_visa", 1)),
+        &mut tx,
+    )
+    .await
+    .expect("handled");
+    tx.commit().await.expect("commit");
+
+    // First run: the provider authorizes, then the worker dies before recording the outcome.
+    let task = worker.claim().await.expect("claim").expect("a due task");
+    let lost = worker.execute(&task).await.expect("called");
+    drop(lost);
+    assert!(
+        worker.claim().await.expect("claim").is_none(),
+        "a leased task is not claimed twice"
+    );
+    // Its lease runs out; the next run calls again with the same key.
+    sqlx::query("UPDATE payment_tasks SET next_try_at = now()")
+        .execute(&pool)
+        .await
+        .expect("lease over");
+    assert_eq!(worker.run_due().await.expect("ran"), 1);
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 2);
 
     let ledger: Vec<(String, i32, Option<String>)> = sqlx::query_as(
         "SELECT outcome, calls, provider_ref FROM simulated_provider_ledger WHERE reference = $1",
@@ -82,6 +181,11 @@ async fn a_call_repeated_after_a_rollback_gets_the_same_answer() {
         stored, ledger[0].2,
         "the payment names the one authorization"
     );
+    let announced: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("outbox");
+    assert_eq!(announced, 1, "announced once");
 
     // Reusing a key for a different amount is refused, as a real provider would.
     let reused = provider

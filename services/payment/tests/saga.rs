@@ -5,8 +5,9 @@ mod common;
 
 use bazaar_contracts::order::{CancellationReason, OrderId};
 use bazaar_payment::PaymentConfig;
+use bazaar_platform::auth::Role;
 use common::{Harness, cancelled, confirmed, request};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn the_test_token_decides_the_authorization() {
@@ -56,16 +57,21 @@ async fn the_test_token_decides_the_authorization() {
     for line in [
         r#"bazaar_payment_outcomes_total{operation="authorize",result="succeeded"} 1"#,
         r#"bazaar_payment_outcomes_total{operation="authorize",result="declined"} 1"#,
-        r#"bazaar_payment_outcomes_total{operation="authorize",result="timed_out"} 1"#,
     ] {
         assert!(metrics.contains(line), "missing {line}");
     }
+    // Timeouts are asked again by the reconciliation, so their count grows.
+    assert!(
+        metrics
+            .contains(r#"bazaar_payment_outcomes_total{operation="authorize",result="timed_out"}"#)
+    );
     assert!(metrics.contains("bazaar_payment_provider_duration_seconds_bucket"));
     h.stop().await;
 }
 
 #[tokio::test]
-async fn a_provider_timeout_once_fails_retryably_and_the_retry_authorizes() {
+async fn a_provider_timeout_once_fails_retryably_the_retry_authorizes_and_the_first_is_reconciled()
+{
     let h = Harness::start(PaymentConfig::default()).await;
     let order = OrderId::new();
     h.publish(&request(order, "tok_timeout_once", 1)).await;
@@ -73,22 +79,189 @@ async fn a_provider_timeout_once_fails_retryably_and_the_retry_authorizes() {
     assert_eq!(events[0].0, "payment.failed");
     assert_eq!(events[0].1["reason"], "provider_unavailable");
     assert_eq!(events[0].1["retryable"], true);
+    let timed_out = events[0].1["paymentId"].clone();
 
     // The order saga retries with the next attempt: a new authorization, which succeeds.
     h.publish(&request(order, "tok_timeout_once", 2)).await;
-    let events = h.wait_announced(order, 2).await;
-    assert_eq!(events[1].0, "payment.authorized");
+    let events = h.wait_announced(order, 3).await;
+    let kinds: Vec<&str> = events.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert!(kinds.contains(&"payment.authorized"), "{kinds:?}");
+    // Meanwhile the first attempt's key is asked again: whatever the provider holds for it is voided.
+    let voided = events
+        .iter()
+        .find(|(kind, _)| kind == "payment.voided")
+        .expect("the timed-out attempt reconciled");
+    assert_eq!(voided.1["paymentId"], timed_out);
     assert_eq!(
         h.statuses(order).await,
         [(1, "failed".to_owned()), (2, "authorized".to_owned())]
     );
+    let mut ledger = h.ledger(order).await;
+    ledger.sort();
+    assert_eq!(
+        ledger,
+        [
+            ("authorize".to_owned(), "approved".to_owned(), 1),
+            ("authorize".to_owned(), "approved".to_owned(), 2),
+            ("void".to_owned(), "approved".to_owned(), 1),
+        ],
+        "one hold kept (attempt 2), the other voided"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn an_authorization_whose_answer_was_lost_is_found_and_voided() {
+    let h = Harness::start(PaymentConfig {
+        retry_backoff_ms: 50,
+        ..PaymentConfig::default()
+    })
+    .await;
+    let order = OrderId::new();
+    // The provider holds the amount but its answer never arrives.
+    h.publish(&request(order, "tok_timeout_after_hold", 1))
+        .await;
+    let events = h.wait_announced(order, 2).await;
+    assert_eq!(events[0].0, "payment.failed");
+    assert_eq!(events[0].1["retryable"], true);
+    assert_eq!(events[1].0, "payment.voided", "the hold is released");
+    assert_eq!(events[1].1["paymentId"], events[0].1["paymentId"]);
+    assert_eq!(h.statuses(order).await, [(1, "failed".to_owned())]);
     assert_eq!(
         h.ledger(order).await,
         [
-            ("authorize".to_owned(), "timed_out".to_owned(), 1),
-            ("authorize".to_owned(), "approved".to_owned(), 1)
+            ("authorize".to_owned(), "approved".to_owned(), 2),
+            ("void".to_owned(), "approved".to_owned(), 1),
+        ],
+        "the provider was asked again with the same key, then the hold voided"
+    );
+    let tries: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.operation::text, a.result::text FROM payment_attempts a JOIN payments p ON p.id = a.payment_id
+         WHERE p.order_id = $1 ORDER BY a.created_at, a.id",
+    )
+    .bind(order.0)
+    .fetch_all(&h.db)
+    .await
+    .expect("attempts");
+    let tries: Vec<(&str, &str)> = tries
+        .iter()
+        .map(|(o, r)| (o.as_str(), r.as_str()))
+        .collect();
+    assert_eq!(
+        tries,
+        [
+            ("authorize", "timed_out"),
+            ("authorize", "succeeded"),
+            ("void", "succeeded")
         ]
     );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn captures_that_keep_failing_ask_ops_for_attention_instead_of_dead_lettering() {
+    let h = Harness::start(PaymentConfig {
+        retry_backoff_ms: 20,
+        max_tries: 3,
+        ..PaymentConfig::default()
+    })
+    .await;
+    let order = OrderId::new();
+    h.publish(&request(order, "tok_settle_unavailable", 1))
+        .await;
+    h.wait_announced(order, 1).await;
+    h.publish(&confirmed(order)).await;
+
+    let events = h.wait_announced(order, 2).await;
+    assert_eq!(events[1].0, "payment.attention_needed");
+    let attention = &events[1].1;
+    assert_eq!(attention["operation"], "capture");
+    assert_eq!(attention["tries"], 3);
+    assert_eq!(attention["paymentId"], events[0].1["paymentId"]);
+    assert!(
+        attention["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unavailable"),
+        "{attention}"
+    );
+    assert_eq!(h.statuses(order).await, [(1, "authorized".to_owned())]);
+
+    // Ops see it, with what went wrong; shoppers do not.
+    let ops = h.token(&[Role::Ops]);
+    let listed: Value = h
+        .http
+        .get(h.url("/api/payments/attention"))
+        .bearer_auth(&ops)
+        .send()
+        .await
+        .expect("attention list")
+        .json()
+        .await
+        .expect("json");
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["orderId"], json!(order.to_string()));
+    assert_eq!(items[0]["kind"], "capture");
+    assert_eq!(items[0]["tries"], 3);
+    assert_eq!(items[0]["taskId"], attention["taskId"]);
+    let shopper = h
+        .http
+        .get(h.url("/api/payments/attention"))
+        .bearer_auth(h.token(&[Role::Customer]))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(shopper.status(), 403);
+
+    let metrics = h
+        .http
+        .get(h.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(r#"bazaar_payment_attention_total{operation="capture"} 1"#),
+        "attention not counted"
+    );
+    assert!(
+        !metrics.contains(r#"outcome="dead_lettered""#),
+        "nothing went to the dead-letter topic"
+    );
+
+    // Ops send it round again: tried again (the outage goes on here), and announced again.
+    let task = attention["taskId"].as_str().expect("task id");
+    let retried = h
+        .http
+        .post(h.url(&format!("/api/payments/attention/{task}/retry")))
+        .bearer_auth(&ops)
+        .send()
+        .await
+        .expect("retry");
+    assert_eq!(retried.status(), 202);
+    let events = h.wait_announced(order, 3).await;
+    assert_eq!(events[2].0, "payment.attention_needed");
+    let unknown = h
+        .http
+        .post(h.url(&format!(
+            "/api/payments/attention/{}/retry",
+            uuid::Uuid::now_v7()
+        )))
+        .bearer_auth(&ops)
+        .send()
+        .await
+        .expect("retry");
+    assert_eq!(unknown.status(), 404);
+    let captures: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM payment_attempts WHERE operation = 'capture' AND result = 'error'",
+    )
+    .fetch_one(&h.db)
+    .await
+    .expect("attempts");
+    assert_eq!(captures, 6, "every try is on record");
     h.stop().await;
 }
 
