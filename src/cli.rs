@@ -48,6 +48,7 @@ pub enum ComponentName {
     Inventory,
     Payment,
     Notification,
+    Review,
 }
 
 impl ComponentName {
@@ -60,6 +61,7 @@ impl ComponentName {
             ComponentName::Inventory => "inventory",
             ComponentName::Payment => "payment",
             ComponentName::Notification => "notification",
+            ComponentName::Review => "review",
         }
     }
 }
@@ -112,6 +114,9 @@ pub struct ComponentArgs {
 
     #[command(flatten)]
     pub notification: bazaar_notification::NotificationConfig,
+
+    #[command(flatten)]
+    pub review: bazaar_review::ReviewConfig,
 }
 
 impl ComponentArgs {
@@ -124,6 +129,7 @@ impl ComponentArgs {
             .with(self.inventory.clone())
             .with(self.payment.clone())
             .with(self.notification.clone())
+            .with(self.review.clone())
     }
 }
 

@@ -19,13 +19,14 @@ use tokio_util::sync::CancellationToken;
 use cli::{Cli, Command, ComponentName};
 
 /// Every component, in start-up order.
-pub const COMPONENTS: [&ComponentSpec; 6] = [
+pub const COMPONENTS: [&ComponentSpec; 7] = [
     &bazaar_identity::COMPONENT,
     &bazaar_catalog::COMPONENT,
     &bazaar_inventory::COMPONENT,
     &bazaar_payment::COMPONENT,
     &bazaar_order::COMPONENT,
     &bazaar_notification::COMPONENT,
+    &bazaar_review::COMPONENT,
 ];
 
 fn main() -> ExitCode {
