@@ -8,7 +8,7 @@ export function ProductCard({ product, currency, eager }: { product: ProductSumm
   return (
     <li className="card">
       <Link to={`/products/${product.slug}`} className="card-link">
-        <ProductImage image={product.image} title={product.title} eager={eager} />
+        <ProductImage image={product.image} title={product.title} eager={eager} decorative />
         <span className="card-title">{product.title}</span>
       </Link>
       <span className="card-meta">

@@ -31,10 +31,19 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
   );
 }
 
-/** Page heading that takes focus after navigation, so keyboard and screen-reader users land on it. */
+let firstPage = true;
+
+/**
+ * Page heading that takes focus after a navigation inside the app (not on the first page load), so that
+ * keyboard and screen-reader users land on the new page's title.
+ */
 export function PageTitle({ children }: { children: ReactNode }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
+    if (firstPage) {
+      firstPage = false;
+      return;
+    }
     ref.current?.focus({ preventScroll: true });
   }, []);
   return (
@@ -68,9 +77,27 @@ export function MoneyText({ money }: { money: Money | null | undefined }) {
 }
 
 /** Product pictures live on a CDN that may not answer: a failed image turns into a labelled tile. */
-export function ProductImage({ image, title, eager }: { image?: Image | null; title: string; eager?: boolean }) {
+export function ProductImage({
+  image,
+  title,
+  eager,
+  decorative,
+}: {
+  image?: Image | null;
+  title: string;
+  eager?: boolean;
+  /** Beside the product's name (a card's link): hidden from assistive technology, which reads the name. */
+  decorative?: boolean;
+}) {
   const [failed, setFailed] = useState(!image);
   if (failed || !image) {
+    if (decorative) {
+      return (
+        <div className="image-placeholder" aria-hidden="true">
+          <span>{title.slice(0, 1)}</span>
+        </div>
+      );
+    }
     return (
       <div className="image-placeholder" role="img" aria-label={image?.alt ?? title}>
         <span aria-hidden="true">{title.slice(0, 1)}</span>
@@ -80,7 +107,7 @@ export function ProductImage({ image, title, eager }: { image?: Image | null; ti
   return (
     <img
       src={image.url}
-      alt={image.alt ?? title}
+      alt={decorative ? '' : (image.alt ?? title)}
       loading={eager ? 'eager' : 'lazy'}
       width={400}
       height={300}

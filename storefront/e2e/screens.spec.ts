@@ -1,0 +1,44 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from '@playwright/test';
+import { addToCart, expectAccessible, shop } from './helpers';
+
+// Screenshots of the main pages at the project's size (desktop 1280 px, phone 390 px), for the README.
+// They go to docs/screenshots/ unless STOREFRONT_SCREENSHOTS names another directory (the test script
+// keeps them out of the working tree).
+const dir = resolve(process.env.STOREFRONT_SCREENSHOTS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots'));
+
+test('the main pages look right and pass axe-core at this size @phone', async ({ page }, info) => {
+  mkdirSync(dir, { recursive: true });
+  const shot = (name: string) => page.screenshot({ path: join(dir, `${name}-${info.project.name}.png`), fullPage: false });
+
+  await page.goto(shop('/'));
+  await expect(page.getByRole('heading', { name: 'Featured' })).toBeVisible();
+  await expect(page.getByRole('link', { name: /Trail Runner/ }).first()).toBeVisible();
+  await expectAccessible(page, `home (${info.project.name})`);
+  await shot('home');
+
+  await page.goto(shop('/products?category=footwear'));
+  await expect(page.getByTestId('product-grid')).toBeVisible();
+  await expectAccessible(page, `catalog (${info.project.name})`);
+  await shot('catalog');
+
+  await addToCart(page, 'trail-runner', { color: 'black', size: '42' });
+  await expectAccessible(page, `product (${info.project.name})`);
+  await shot('product');
+
+  await page.goto(shop('/cart'));
+  await expect(page.getByRole('button', { name: 'Remove Trail Runner' })).toBeVisible();
+  await expectAccessible(page, `cart (${info.project.name})`);
+  await shot('cart');
+
+  await page.goto(shop('/stores'));
+  await expect(page.getByRole('heading', { name: 'Northwind San Francisco' })).toBeVisible();
+  await expectAccessible(page, `stores (${info.project.name})`);
+  await shot('stores');
+
+  // Nothing may be wider than the screen (no sideways scrolling on a phone).
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+});

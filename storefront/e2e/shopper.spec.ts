@@ -1,0 +1,111 @@
+import { expect, test } from '@playwright/test';
+import { addToCart, expectAccessible, fillAddress, shop, signUp } from './helpers';
+
+test('a guest browses, searches, fills a cart, signs up, the cart merges, checks out and follows the order to its tracking number', async ({
+  page,
+  browser,
+}) => {
+  // Home: featured products and categories.
+  await page.goto(shop('/'));
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Featured' })).toBeVisible();
+  await expect(page.getByRole('link', { name: /Trail Runner/ }).first()).toBeVisible();
+  await expectAccessible(page, 'home');
+
+  // Search from the header; the URL carries the query.
+  await page.getByRole('searchbox', { name: 'Search products' }).fill('bottle');
+  await page.getByRole('searchbox', { name: 'Search products' }).press('Enter');
+  await expect(page).toHaveURL(/\/products\?q=bottle/);
+  await expect(page.getByRole('heading', { name: 'Results for “bottle”' })).toBeVisible();
+  await expect(page.getByTestId('product-grid').getByRole('link', { name: /Steel Bottle/ })).toBeVisible();
+  await expectAccessible(page, 'catalog');
+
+  // Sorting by price is in the URL too, and survives a reload.
+  await page.goto(shop('/products?sort=price_desc'));
+  await page.reload();
+  await expect(page.getByLabel('Sort by')).toHaveValue('price_desc');
+
+  // Product: pick a variant, see its price with the compare-at price, add it.
+  await addToCart(page, 'trail-runner', { color: 'black', size: '43' });
+  await expect(page).toHaveURL(/sku=TR-43-BLK/);
+  await expect(page.getByTestId('price')).toContainText('$129.00');
+  await expect(page.getByTestId('price')).toContainText('$149.00');
+  await expectAccessible(page, 'product');
+  await addToCart(page, 'steel-bottle', {}, 3);
+
+  // The guest cart survives a reload: three bottles for the price of two, shipping and tax to California.
+  await page.goto(shop('/cart'));
+  await page.reload();
+  await expect(page.getByRole('button', { name: 'Remove Trail Runner' })).toBeVisible();
+  await expect(page.getByText('Buy two bottles, get a third free')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Cart' })).toContainText('4');
+  await expectAccessible(page, 'cart');
+
+  // Sign up: the guest cart merges into the new account's cart.
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await expectAccessible(page, 'sign up');
+  await signUp(page, 'Sam', '/checkout');
+  await expect(page).toHaveURL(/\/checkout$/);
+  await expect(page.getByText('1 × Trail Runner')).toBeVisible();
+  await expect(page.getByText('3 × Insulated Steel Bottle 750 ml')).toBeVisible();
+
+  // Checkout with the approved test card; the confirmation follows the saga live.
+  await fillAddress(page);
+  await page.getByRole('radio', { name: /Standard/ }).check();
+  await page.getByRole('radio', { name: /Visa ending 4242/ }).check();
+  await expectAccessible(page, 'checkout');
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await expect(page).toHaveURL(/\/orders\/[0-9a-f-]+\?placed=1/);
+  await expect(page.getByRole('heading', { name: /Thank you! Order BZ-/ })).toBeVisible();
+  await expect(page.getByTestId('order-state')).toContainText('Confirmed');
+  await expectAccessible(page, 'order confirmation');
+  const number = ((await page.getByRole('heading', { level: 1 }).textContent()) ?? '').match(/BZ-\d+/)?.[0];
+  expect(number).toBeTruthy();
+  await expect(page.getByRole('link', { name: 'Cart' })).toContainText('0');
+
+  // Ops (the dev admin) packs and ships it from the console.
+  const staff = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const ops = await staff.newPage();
+  await ops.goto(shop('/signin?next=/ops'));
+  await ops.getByLabel('Email').fill('admin@bazaar.local');
+  await ops.getByLabel('Password').fill(process.env.BAZAAR_E2E_ADMIN_PASSWORD ?? '');
+  await ops.getByRole('button', { name: 'Sign in' }).click();
+  await expect(ops.getByRole('heading', { name: 'Orders' })).toBeVisible();
+  const row = ops.getByTestId(`ops-order-${number}`);
+  await row.getByRole('button', { name: `Mark ${number} packed` }).click();
+  await expectAccessible(ops, 'ops orders');
+  await row.getByLabel('Carrier').fill('UPS');
+  await row.getByLabel('Tracking number').fill('1Z999AA10123456784');
+  await row.getByRole('button', { name: `Ship ${number}` }).click();
+  await expect(row.getByRole('button', { name: `Mark ${number} delivered` })).toBeVisible();
+
+  // The shopper's open page shows the tracking number without a reload.
+  await expect(page.getByTestId('order-state')).toContainText('Shipped');
+  await expect(page.getByTestId('tracking')).toContainText('UPS');
+  await expect(page.getByTestId('tracking')).toContainText('1Z999AA10123456784');
+
+  // And in the order list.
+  await page.getByRole('link', { name: 'Orders', exact: true }).click();
+  await expect(page.getByRole('link', { name: `Order ${number}` })).toBeVisible();
+  await expectAccessible(page, 'orders');
+  await staff.close();
+});
+
+test('sign-out forgets the session; signing in again brings back the cart @phone', async ({ page }) => {
+  const email = await signUp(page, 'Pat');
+  await addToCart(page, 'merino-tee', { size: 'S' });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  expect(await page.evaluate(() => localStorage.getItem('bazaar.session'))).toBeNull();
+  await page.goto(shop('/orders'));
+  await expect(page).toHaveURL(/\/signin\?next=\/orders/);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('wrong password here');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('The e-mail address or the password is wrong.');
+  await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Your orders' })).toBeVisible();
+  await page.goto(shop('/cart'));
+  await expect(page.getByRole('button', { name: /Remove Merino/ })).toBeVisible();
+});

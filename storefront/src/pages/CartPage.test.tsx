@@ -1,0 +1,65 @@
+import { screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeApi, ok, problem, renderAt, usd } from '../test-utils';
+import CartPage from './CartPage';
+
+const cart = {
+  id: 'c1',
+  currency: 'USD',
+  lines: [
+    { sku: 'SB-750', quantity: 3, title: 'Steel Bottle', status: 'available', unitPrice: usd('29.00'), priceChanged: false, subtotal: usd('87.00'), discount: usd('29.00'), total: usd('58.00') },
+  ],
+  promotions: [{ promotion: 'shop/bottle-three-for-two', description: 'Buy two bottles, get a third free', amount: usd('29.00') }],
+  shippingOptions: [{ code: 'standard', name: 'Standard', price: usd('4.99'), deliveryDaysMin: 3, deliveryDaysMax: 5 }],
+  subtotal: usd('87.00'),
+  discount: usd('29.00'),
+  shippingTotal: usd('4.99'),
+  tax: usd('4.21'),
+  total: usd('67.20'),
+  readyForCheckout: true,
+};
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('the cart page', () => {
+  it('prices a guest cart found by its token, with promotions, shipping and tax for the destination', async () => {
+    localStorage.setItem('bazaar.cartToken', 'guest-token');
+    const calls = fakeApi({ 'GET /api/cart': () => ok(cart) });
+    renderAt('/cart', '/cart', <CartPage />);
+    expect(await screen.findByRole('button', { name: 'Remove Steel Bottle' })).toBeInTheDocument();
+    expect(screen.getByText(/Buy two bottles, get a third free/)).toBeInTheDocument();
+    expect(screen.getByTestId('cart-totals')).toHaveTextContent('Estimated tax$4.21');
+    expect(screen.getByTestId('cart-totals')).toHaveTextContent('Total$67.20');
+    const get = calls.find((c) => c.url.pathname === '/api/cart')!;
+    expect((get.init.headers as Record<string, string>)['x-cart-token']).toBe('guest-token');
+    expect(get.url.searchParams.get('country')).toBe('US');
+    expect(screen.getByRole('link', { name: 'Sign in to check out' })).toHaveAttribute('href', '/signin?next=/checkout');
+  });
+
+  it('refuses an expired coupon with the catalog’s reason', async () => {
+    localStorage.setItem('bazaar.cartToken', 'guest-token');
+    fakeApi({
+      'GET /api/cart': () => ok(cart),
+      'PUT /api/cart/coupon': () =>
+        problem(422, {
+          type: 'https://bazaar.dev/problems/validation',
+          title: 'Unprocessable Entity',
+          detail: 'The request has invalid fields; see `errors`.',
+          errors: [{ field: 'code', message: 'SUMMER20 cannot be used: This code has expired.' }],
+        }),
+    });
+    renderAt('/cart', '/cart', <CartPage />);
+    await userEvent.type(await screen.findByLabelText('Coupon code'), 'SUMMER20');
+    await userEvent.click(screen.getByRole('button', { name: 'Apply' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'Coupon not applied: SUMMER20 cannot be used: This code has expired.',
+    );
+  });
+
+  it('invites an empty cart to shop', async () => {
+    fakeApi({});
+    renderAt('/cart', '/cart', <CartPage />);
+    expect(await screen.findByText('Your cart is empty.')).toBeInTheDocument();
+  });
+});
