@@ -144,6 +144,8 @@ schema = {
         "serviceMonitor": obj({"enabled": b, "labels": str_map, "interval": s(), "scrapeTimeout": s(), "relabelings": arr(any_obj()), "metricRelabelings": arr(any_obj())}),
         "prometheusRule": obj({"enabled": b, "labels": str_map, "extraGroups": arr(any_obj())}),
         "dashboards": obj({"enabled": b, "labels": str_map, "annotations": str_map, "namespace": s()}),
+        "slo": obj({k: {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+                    for k in ("checkoutAvailability", "checkoutLatency", "catalogReadAvailability", "catalogReadLatency")}),
     }),
     "devInfra": obj({
         "postgresql": obj({"enabled": b, "image": image, "password": s(pattern="^[A-Za-z0-9._~-]*$", description="URL-safe characters only (it is put in DATABASE_URL as is)"),
