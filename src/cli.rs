@@ -37,6 +37,9 @@ pub enum Command {
     /// Run the Kubernetes operator: reconcile Product, Store, Fulfillment and Promotion resources into the
     /// catalog schema (one replica leads, through a Lease), until SIGTERM/SIGINT.
     Operator(crate::operator_cmd::OperatorArgs),
+    /// Send load to a running Bazaar (default http://127.0.0.1:8080, as `bazaar dev` serves it):
+    /// `shoppers` for weighted shopper journeys, `saga` for closed-loop checkouts. Bounded; writes reports.
+    Loadgen(bazaar_loadgen::LoadgenArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -88,6 +88,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::CreateAdmin(args) => admin::run(args).await?,
         Command::Crdgen(args) => operator_cmd::crdgen(args)?,
         Command::Operator(args) => operator_cmd::operator(args).await?,
+        Command::Loadgen(args) => bazaar_loadgen::run(args).await?,
     }
     Ok(())
 }
