@@ -17,6 +17,8 @@ export default function Product() {
   const { slug = '' } = useParams();
   const { currency } = useCurrency();
   const [params, setParams] = useSearchParams();
+  // The chosen variant shows at once; the URL follows (replace), so a shared link opens the same variant.
+  const [sku, setSku] = useState(params.get('sku'));
   const product = useApi(
     (signal) => api<ProductDetail>(`/api/catalog/products/${encodeURIComponent(slug)}?currency=${currency}`, { signal }),
     [slug, currency],
@@ -40,8 +42,11 @@ export default function Product() {
       product={product.data}
       currency={currency}
       promotions={promotions.data?.items ?? []}
-      sku={params.get('sku')}
-      onSku={(sku) => setParams({ sku }, { replace: true })}
+      sku={sku}
+      onSku={(next) => {
+        setSku(next);
+        setParams({ sku: next }, { replace: true });
+      }}
     />
   );
 }
