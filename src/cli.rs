@@ -120,6 +120,9 @@ pub struct ComponentArgs {
 
     #[command(flatten)]
     pub review: bazaar_review::ReviewConfig,
+
+    #[command(flatten)]
+    pub storefront: bazaar_platform::storefront::StorefrontConfig,
 }
 
 impl ComponentArgs {
@@ -133,6 +136,7 @@ impl ComponentArgs {
             .with(self.payment.clone())
             .with(self.notification.clone())
             .with(self.review.clone())
+            .with(self.storefront.clone())
     }
 }
 
