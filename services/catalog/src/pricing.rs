@@ -269,7 +269,8 @@ pub fn availability(
     Ok(())
 }
 
-fn coupon_message(status: CouponStatus) -> &'static str {
+/// What a shopper is told about a coupon in `status`; the quote and the coupon check say the same.
+pub fn coupon_message(status: CouponStatus) -> &'static str {
     match status {
         CouponStatus::Applied => "The code was applied.",
         CouponStatus::Unknown => "No promotion has this code.",

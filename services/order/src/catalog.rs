@@ -10,6 +10,7 @@ use crate::error::OrderError;
 
 #[derive(Clone)]
 pub struct CatalogClient {
+    base_url: String,
     quote_url: String,
     http: reqwest::Client,
 }
@@ -20,8 +21,10 @@ impl CatalogClient {
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| OrderError::CatalogUnavailable(e.to_string()))?;
+        let base_url = base_url.trim_end_matches('/').to_owned();
         Ok(Self {
-            quote_url: format!("{}/api/catalog/quote", base_url.trim_end_matches('/')),
+            quote_url: format!("{base_url}/api/catalog/quote"),
+            base_url,
             http,
         })
     }
@@ -78,6 +81,51 @@ impl CatalogClient {
                 "{status}: {detail}"
             )))
         }
+    }
+}
+
+impl CatalogClient {
+    /// Why `code` cannot be used whatever the cart holds (no promotion has it, it has expired or is not
+    /// valid yet, it is used up), in the words the quote uses; `None` when it may apply. For carts with no
+    /// lines to quote: with lines, the quote judges the code against them.
+    pub async fn coupon_refusal(&self, code: &str) -> Result<Option<String>, OrderError> {
+        let mut url = reqwest::Url::parse(&format!("{}/api/catalog/coupons", self.base_url))
+            .map_err(|e| OrderError::CatalogUnavailable(e.to_string()))?;
+        url.path_segments_mut()
+            .map_err(|()| {
+                OrderError::CatalogUnavailable("the catalog URL cannot have paths".into())
+            })?
+            .push(code);
+        let mut call = self.http.get(url);
+        if let Some(traceparent) = current_traceparent() {
+            call = call.header(TRACEPARENT, traceparent);
+        }
+        let response = call
+            .send()
+            .await
+            .map_err(|e| OrderError::CatalogUnavailable(e.to_string()))?;
+        let status = response.status();
+        if status.is_server_error() {
+            return Err(OrderError::CatalogUnavailable(format!(
+                "{status} checking a coupon"
+            )));
+        }
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|e| OrderError::CatalogUnavailable(format!("unreadable coupon check: {e}")))?;
+        let refusal = |field: &str| {
+            body[field]
+                .as_str()
+                .unwrap_or("this code cannot be used")
+                .to_owned()
+        };
+        Ok(match status {
+            reqwest::StatusCode::NOT_FOUND => Some(refusal("detail")),
+            s if s.is_success() && body["valid"] == false => Some(refusal("message")),
+            s if s.is_success() => None,
+            _ => return Err(OrderError::CatalogRejected(refusal("detail"))),
+        })
     }
 }
 

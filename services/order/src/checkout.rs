@@ -1,6 +1,7 @@
 //! Checkout (`POST /api/checkout`): turns the cart (or the lines given) into an order priced by the
-//! catalog, never by the client, and starts the saga with `order.placed`. An `Idempotency-Key` makes a
-//! retried request return the order it already created; the same key with a different body is refused.
+//! catalog, never by the client, and starts the saga with `order.placed`. An `Idempotency-Key` makes every
+//! retry with the same body answer with the one order the key places, even while the first attempt is
+//! still running (see [`idempotency`]); the same key with a different body is refused.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,7 +12,8 @@ use bazaar_platform::auth::CurrentUser;
 use bazaar_platform::{ApiJson, FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{Connection, PgConnection};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, Postgres};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +22,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::cart::{self, store as carts};
 use crate::error::OrderError;
+use crate::idempotency::{self, Attempt, Claim};
 use crate::orders::{self, OrderView, store};
 use crate::state::OrderState;
 
@@ -62,6 +65,7 @@ pub struct CheckoutRequest {
 #[utoipa::path(post, path = "/api/checkout", tag = "checkout", request_body = CheckoutRequest,
     params(("Idempotency-Key" = String, Header, description = "Unique per intended order; retries reuse it")),
     responses((status = 202, body = OrderView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 409, description = "A checkout with this Idempotency-Key is still being processed; retry with the same key (see `Retry-After`)", body = Problem),
               (status = 422, body = Problem),
               (status = 503, description = "Too many orders waiting for confirmation, or overloaded; see `Retry-After`",
                body = Problem)))]
@@ -80,132 +84,174 @@ async fn checkout(
     // insist; a retry of an accepted checkout is refused too while the backlog is full, and answered with
     // its order once it is not (the slot is given back then).
     let slot = state.admission.admit()?;
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
-    if let Some(order_id) = earlier_order(&mut conn, &user.id, &key, &request_hash).await? {
-        return accepted(&mut conn, order_id).await;
-    }
-
-    let (cart, lines, currency) = match &request.lines {
-        Some(lines) => {
-            let lines = lines
-                .iter()
-                .map(|l| {
-                    Ok(QuoteLineRequest {
-                        sku: l.sku.parse().map_err(|e: money::InvalidSku| {
-                            OrderError::field("lines", e.to_string())
-                        })?,
-                        quantity: u32::try_from(cart::checked_quantity(l.quantity)?).unwrap_or(1),
-                    })
-                })
-                .collect::<Result<Vec<_>, OrderError>>()?;
-            let currency = request
-                .currency
-                .clone()
-                .unwrap_or_else(|| state.config.default_currency.clone());
-            (None, lines, currency)
-        }
-        None => {
-            let cart = carts::find(
-                &mut conn,
-                &carts::CartOwner::Shopper {
-                    user_id: user.id.clone(),
-                },
-            )
-            .await?
-            .ok_or_else(|| {
-                OrderError::field("lines", "the cart is empty; add items or send lines")
-            })?;
-            let lines = carts::lines(&mut conn, cart.id)
-                .await?
-                .into_iter()
-                .filter_map(|row| {
-                    Some(QuoteLineRequest {
-                        sku: row.sku.parse().ok()?,
-                        quantity: u32::try_from(row.quantity).ok()?,
-                    })
-                })
-                .collect::<Vec<_>>();
-            if lines.is_empty() {
-                return Err(OrderError::field(
-                    "lines",
-                    "the cart is empty; add items or send lines",
-                )
-                .into());
-            }
-            let currency = cart.currency.clone();
-            (Some(cart), lines, currency)
-        }
-    };
-    drop(conn);
-
-    let address = &request.shipping_address;
-    let quote = state
-        .catalog
-        .quote(
-            &QuoteRequest {
-                currency: currency.clone(),
-                lines,
-                coupon_code: request
-                    .coupon_code
-                    .clone()
-                    .or_else(|| cart.as_ref().and_then(|c| c.coupon_code.clone())),
-                destination: Some(Destination {
-                    country: address.country.clone(),
-                    region: address.region.clone(),
-                }),
-                shipping_method: Some(request.shipping_method.clone()),
-            },
-            crate::catalog::authorization(&headers),
+    loop {
+        let attempt = match idempotency::claim(
+            &state.db,
+            &user.id,
+            &key,
+            &request_hash,
+            idempotency::RETRY_WAIT,
         )
-        .await?;
-    check_quote(&quote, &request)?;
-    let tax = state
-        .config
-        .tax_rates
-        .tax(quote.total, &address.country, address.region.as_deref())
-        .map_err(OrderError::from)?;
+        .await?
+        {
+            Claim::Placed(order_id) => {
+                let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+                return accepted(&mut conn, order_id).await;
+            }
+            Claim::Mine(attempt) => attempt,
+        };
+        let placing = Placing {
+            state: &state,
+            user: &user,
+            headers: &headers,
+            request: &request,
+            email: &email,
+            attempt: &attempt,
+        };
+        match placing.place().await {
+            Ok(Some(mut conn)) => {
+                slot.placed();
+                state.metrics.placed();
+                tracing::info!(order_id = %attempt.order_id, "order placed");
+                return accepted(&mut conn, attempt.order_id).await;
+            }
+            // Another attempt took the key over (this one was presumed dead): answer with its order.
+            Ok(None) => continue,
+            Err(error) => {
+                match idempotency::abandon(&state.db, &attempt).await {
+                    Ok(_) => {}
+                    Err(abandon) => {
+                        tracing::warn!(%abandon, "a failed checkout's key stays claimed until it is stale");
+                    }
+                }
+                return Err(error.into());
+            }
+        }
+    }
+}
 
-    let order_id = OrderId::new();
-    // One connection for the order's transaction and the answer after it: once the order is committed,
-    // waiting for another connection could answer 503 for an order that exists.
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
-    let mut tx = conn.begin().await.map_err(OrderError::from)?;
-    let number = insert_order(&mut tx, order_id, &user.id, &email, &request, &quote, tax).await?;
-    let claimed = sqlx::query(
-        "INSERT INTO checkout_keys (user_id, idempotency_key, request_hash, order_id) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(&user.id)
-    .bind(&key)
-    .bind(&request_hash)
-    .bind(order_id.0)
-    .execute(&mut *tx)
-    .await
-    .map_err(OrderError::from)?
-    .rows_affected()
-        == 1;
-    if !claimed {
-        // A concurrent request with the same key won the race; answer with its order.
-        tx.rollback().await.map_err(OrderError::from)?;
-        let order_id = earlier_order(&mut conn, &user.id, &key, &request_hash)
-            .await?
-            .ok_or(OrderError::IdempotencyKeyReused)?;
-        return accepted(&mut conn, order_id).await;
+/// One attempt at placing the order its [`Attempt`] names.
+struct Placing<'a> {
+    state: &'a AppState,
+    user: &'a CurrentUser,
+    headers: &'a HeaderMap,
+    request: &'a CheckoutRequest,
+    email: &'a str,
+    attempt: &'a Attempt,
+}
+
+impl Placing<'_> {
+    /// Prices the lines (or the cart), records the order with `order.placed` and completes the claim, in
+    /// one transaction. Answers the connection that committed it (once the order exists, waiting for
+    /// another connection could answer 503 for an order that exists), or `None` when the claim was taken
+    /// over by another attempt before this one could complete it.
+    async fn place(&self) -> Result<Option<PoolConnection<Postgres>>, OrderError> {
+        let Placing {
+            state,
+            user,
+            headers,
+            request,
+            email,
+            attempt,
+        } = *self;
+        let mut conn = state.db.acquire().await?;
+        let (cart, lines, currency) = match &request.lines {
+            Some(lines) => {
+                let lines = lines
+                    .iter()
+                    .map(|l| {
+                        Ok(QuoteLineRequest {
+                            sku: l.sku.parse().map_err(|e: money::InvalidSku| {
+                                OrderError::field("lines", e.to_string())
+                            })?,
+                            quantity: u32::try_from(cart::checked_quantity(l.quantity)?)
+                                .unwrap_or(1),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, OrderError>>()?;
+                let currency = request
+                    .currency
+                    .clone()
+                    .unwrap_or_else(|| state.config.default_currency.clone());
+                (None, lines, currency)
+            }
+            None => {
+                let cart = carts::find(
+                    &mut conn,
+                    &carts::CartOwner::Shopper {
+                        user_id: user.id.clone(),
+                    },
+                )
+                .await?
+                .ok_or_else(|| {
+                    OrderError::field("lines", "the cart is empty; add items or send lines")
+                })?;
+                let lines = carts::lines(&mut conn, cart.id)
+                    .await?
+                    .into_iter()
+                    .filter_map(|row| {
+                        Some(QuoteLineRequest {
+                            sku: row.sku.parse().ok()?,
+                            quantity: u32::try_from(row.quantity).ok()?,
+                        })
+                    })
+                    .collect::<Vec<_>>();
+                if lines.is_empty() {
+                    return Err(OrderError::field(
+                        "lines",
+                        "the cart is empty; add items or send lines",
+                    ));
+                }
+                let currency = cart.currency.clone();
+                (Some(cart), lines, currency)
+            }
+        };
+        // Pricing calls the catalog: never while holding a connection.
+        drop(conn);
+
+        let address = &request.shipping_address;
+        let quote = state
+            .catalog
+            .quote(
+                &QuoteRequest {
+                    currency: currency.clone(),
+                    lines,
+                    coupon_code: request
+                        .coupon_code
+                        .clone()
+                        .or_else(|| cart.as_ref().and_then(|c| c.coupon_code.clone())),
+                    destination: Some(Destination {
+                        country: address.country.clone(),
+                        region: address.region.clone(),
+                    }),
+                    shipping_method: Some(request.shipping_method.clone()),
+                },
+                crate::catalog::authorization(headers),
+            )
+            .await?;
+        check_quote(&quote, request)?;
+        let tax =
+            state
+                .config
+                .tax_rates
+                .tax(quote.total, &address.country, address.region.as_deref())?;
+
+        let order_id = OrderId(attempt.order_id);
+        let mut conn = state.db.acquire().await?;
+        let mut tx = conn.begin().await?;
+        if !idempotency::complete(&mut tx, attempt).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let number = insert_order(&mut tx, order_id, &user.id, email, request, &quote, tax).await?;
+        let placed = placed_event(order_id, number, &user.id, email, request, &quote, tax)?;
+        state.outbox.enqueue(&mut tx, &placed).await?;
+        if let Some(cart) = &cart {
+            carts::clear(&mut tx, cart.id).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(conn))
     }
-    let placed = placed_event(order_id, number, &user.id, &email, &request, &quote, tax)?;
-    state
-        .outbox
-        .enqueue(&mut tx, &placed)
-        .await
-        .map_err(OrderError::from)?;
-    if let Some(cart) = &cart {
-        carts::clear(&mut tx, cart.id).await?;
-    }
-    tx.commit().await.map_err(OrderError::from)?;
-    slot.placed();
-    state.metrics.placed();
-    tracing::info!(order_id = %order_id, "order placed");
-    accepted(&mut conn, order_id.0).await
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, OrderError> {
@@ -358,26 +404,6 @@ fn check_quote(quote: &Quote, request: &CheckoutRequest) -> Result<(), OrderErro
         Ok(())
     } else {
         Err(OrderError::Fields(errors))
-    }
-}
-
-async fn earlier_order(
-    conn: &mut PgConnection,
-    user_id: &str,
-    key: &str,
-    request_hash: &[u8],
-) -> Result<Option<Uuid>, OrderError> {
-    let earlier: Option<(Vec<u8>, Uuid)> = sqlx::query_as(
-        "SELECT request_hash, order_id FROM checkout_keys WHERE user_id = $1 AND idempotency_key = $2",
-    )
-    .bind(user_id)
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match earlier {
-        Some((hash, order_id)) if hash == request_hash => Ok(Some(order_id)),
-        Some(_) => Err(OrderError::IdempotencyKeyReused),
-        None => Ok(None),
     }
 }
 

@@ -18,6 +18,8 @@ pub enum OrderError {
     Unauthorized(&'static str),
     #[error("the Idempotency-Key was already used for a different checkout")]
     IdempotencyKeyReused,
+    #[error("a checkout with this Idempotency-Key is still in progress")]
+    CheckoutInProgress,
     #[error(transparent)]
     IllegalTransition(#[from] IllegalTransition),
     #[error("the catalog could not be reached: {0}")]
@@ -50,6 +52,15 @@ impl From<OrderError> for Problem {
                 "idempotency-key-reused",
                 "This Idempotency-Key was used for a different checkout; use a new key for a new order.",
             ),
+            OrderError::CheckoutInProgress => {
+                let mut problem = Problem::new(
+                    StatusCode::CONFLICT,
+                    "checkout-in-progress",
+                    "A checkout with this Idempotency-Key is still being processed; retry with the same key to get its order.",
+                );
+                problem.retry_after_secs = Some(1);
+                problem
+            }
             OrderError::IllegalTransition(t) => Problem::conflict(t.to_string()),
             OrderError::CatalogUnavailable(_) => {
                 tracing::warn!(%error, "catalog unavailable");

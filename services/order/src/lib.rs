@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod config;
 pub mod error;
+pub mod idempotency;
 pub mod metrics;
 pub mod orders;
 pub mod saga;

@@ -394,3 +394,62 @@ async fn bad_cart_input_is_a_clear_4xx_and_changes_nothing() {
     assert_eq!(lines[0]["quantity"], 1);
     shop.close().await;
 }
+
+#[tokio::test]
+async fn a_coupon_that_does_not_exist_is_refused_on_an_empty_cart_as_on_any_other() {
+    let shop = shop().await;
+    let cart = guest_cart(&shop).await;
+    let token = [("x-cart-token", cart.as_str())];
+    let apply = |code: &'static str| {
+        shop.call(
+            Method::PUT,
+            "/api/cart/coupon",
+            None,
+            &token,
+            Some(json!({ "code": code })),
+        )
+    };
+
+    let on_empty = apply("NOPE").await;
+    assert_eq!(
+        on_empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        on_empty.body
+    );
+    let still = shop.get("/api/cart", None, &token).await;
+    assert!(
+        still.body.get("coupon").is_none(),
+        "a refused coupon is not kept: {}",
+        still.body
+    );
+
+    shop.post(
+        "/api/cart/lines",
+        None,
+        &token,
+        json!({"sku": "RR-42", "quantity": 1}),
+    )
+    .await;
+    let on_full = apply("NOPE").await;
+    assert_eq!(on_full.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for part in ["type", "detail", "errors"] {
+        assert_eq!(
+            on_empty.body[part], on_full.body[part],
+            "the same refusal on any cart"
+        );
+    }
+    assert_eq!(on_full.body["errors"][0]["field"], "code");
+    assert_eq!(
+        on_full.body["errors"][0]["message"],
+        "NOPE cannot be used: No promotion has this code."
+    );
+
+    // A code that exists but depends on the cart (a minimum subtotal) is kept on an empty cart, and judged
+    // against the lines once there are some.
+    shop.call(Method::DELETE, "/api/cart/lines/RR-42", None, &token, None)
+        .await;
+    let pending = apply("WELCOME10").await;
+    assert_eq!(pending.status, StatusCode::OK, "{}", pending.body);
+    shop.close().await;
+}

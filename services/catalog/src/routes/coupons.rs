@@ -46,7 +46,7 @@ pub async fn check_coupon(
         .promotions
         .iter()
         .find(|p| p.normalized_code().as_deref() == Some(code.as_str()))
-        .ok_or_else(|| Problem::not_found(format!("No promotion has the code {code}.")))?;
+        .ok_or_else(|| Problem::not_found(pricing::coupon_message(CouponStatus::Unknown)))?;
     // No customer here: only the total-use limit can be judged.
     let usage = usage_for_quote(
         &state,
@@ -61,11 +61,6 @@ pub async fn check_coupon(
             CouponStatus::Applied,
             "The code can be used.".to_owned(),
         ),
-        Err(CouponStatus::Expired) => (
-            false,
-            CouponStatus::Expired,
-            "This code has expired.".to_owned(),
-        ),
         Err(CouponStatus::NotYetValid) => (
             false,
             CouponStatus::NotYetValid,
@@ -74,7 +69,7 @@ pub async fn check_coupon(
                 None => "This code is not valid yet.".to_owned(),
             },
         ),
-        Err(status) => (false, status, "This code cannot be used.".to_owned()),
+        Err(status) => (false, status, pricing::coupon_message(status).to_owned()),
     };
     let body = CouponCheck {
         code,

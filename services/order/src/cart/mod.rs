@@ -46,13 +46,16 @@ pub struct NewCart {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewLine {
+    #[schema(value_type = Sku)]
     pub sku: String,
+    #[schema(minimum = 1, maximum = 100)]
     pub quantity: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LineChange {
+    #[schema(minimum = 1, maximum = 100)]
     pub quantity: i64,
 }
 
@@ -228,7 +231,7 @@ async fn add_line(
 
 /// Sets a line's quantity.
 #[utoipa::path(put, path = "/api/cart/lines/{sku}", tag = "cart", request_body = LineChange,
-    params(("sku" = String, Path)),
+    params(("sku" = Sku, Path)),
     responses((status = 200, body = CartView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn change_line(
     State(state): State<AppState>,
@@ -259,7 +262,7 @@ async fn change_line(
 }
 
 /// Removes a line.
-#[utoipa::path(delete, path = "/api/cart/lines/{sku}", tag = "cart", params(("sku" = String, Path)),
+#[utoipa::path(delete, path = "/api/cart/lines/{sku}", tag = "cart", params(("sku" = Sku, Path)),
     responses((status = 200, body = CartView), (status = 404, body = Problem)))]
 async fn remove_line(
     State(state): State<AppState>,
@@ -287,7 +290,9 @@ async fn remove_line(
     ))
 }
 
-/// Applies a coupon code; one the catalog does not accept for this cart is refused with the reason.
+/// Applies a coupon code; one the catalog does not accept for this cart is refused with the reason. On an
+/// empty cart only what needs no lines is judged (the code exists, is running, is not used up); the rest
+/// (minimum subtotal, what it applies to) once there are lines, and again at checkout.
 #[utoipa::path(put, path = "/api/cart/coupon", tag = "cart", request_body = CouponBody,
     responses((status = 200, body = CartView), (status = 422, body = Problem)))]
 async fn apply_coupon(
@@ -302,18 +307,32 @@ async fn apply_coupon(
     }
     let mut cart = existing_cart(&state, user.as_ref(), &headers).await?;
     cart.coupon_code = Some(code.clone());
-    let view = price(
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let rows = store::lines(&mut conn, cart.id).await?;
+    drop(conn);
+    let refusal = if rows.is_empty() {
+        // Nothing to quote: the catalog still tells a code that cannot be used on any cart.
+        state.catalog.coupon_refusal(&code).await?
+    } else {
+        None
+    };
+    let view = price_lines(
         &state,
         &cart,
+        rows,
         &ViewParams::default(),
         authorization(&headers),
     )
     .await?;
-    if let Some(coupon) = view.coupon.as_ref().filter(|c| !c.applied) {
-        let reason = coupon
-            .reason
-            .clone()
-            .unwrap_or_else(|| "it does not apply".to_owned());
+    let refusal = refusal.or_else(|| {
+        view.coupon.as_ref().filter(|c| !c.applied).map(|coupon| {
+            coupon
+                .reason
+                .clone()
+                .unwrap_or_else(|| "it does not apply".to_owned())
+        })
+    });
+    if let Some(reason) = refusal {
         return Err(OrderError::field("code", format!("{code} cannot be used: {reason}")).into());
     }
     let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
