@@ -8,9 +8,9 @@
 //!   so the entry commits exactly when the change does, and never without it;
 //! - on a refusal or failure (the transaction rolled back, nothing changed), writes it once with
 //!   [`AuditEntry::record_outcome`] in a short transaction of its own, taken after the first one has let
-//!   go of its connection (no nested acquisition). A 4xx is recorded as `refused` and a 5xx as `failed`,
-//!   each with the problem's detail; nothing is recorded for callers who are not staff (401/403 come
-//!   before the action is attempted).
+//!   go of its connection (no nested acquisition). A 4xx is recorded as `refused` and a 5xx as
+//!   `failed`, each with the problem's detail and field errors; nothing is recorded for callers who are
+//!   not staff (401/403 come before the action is attempted).
 //!
 //! [`router`] serves a component's trail at `GET /api/<component>/audit` (admins only) with filters and
 //! a cursor. There is no route that changes it.
@@ -135,10 +135,13 @@ impl AuditEntry {
     /// effort: if it fails (the database is away), that is logged and the caller still answers with
     /// `problem`.
     pub async fn record_outcome(&self, pool: &PgPool, problem: &Problem) {
-        let detail = problem
+        let mut detail = problem
             .detail
             .clone()
             .unwrap_or_else(|| problem.title.clone());
+        for error in &problem.errors {
+            detail.push_str(&format!(" {}: {}.", error.field, error.message));
+        }
         let result = async {
             let mut conn = pool.acquire().await?;
             self.insert(&mut conn, Outcome::of(problem), Some(&detail))
