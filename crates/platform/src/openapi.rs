@@ -11,14 +11,18 @@
 //! - 503 with `Retry-After` on every operation: overload or a database outage ([`Problem::from_db`]);
 //! - with a JSON body: 400 (malformed), 413 (over the body limit), 415 (not JSON), 422 (fields that break a
 //!   rule, or hold a NUL);
+//! - with path or query parameters: 422 (a parameter that parses but breaks a rule: a SKU of the wrong
+//!   form, a `limit` out of range), and with a templated path, 404 (what the path names does not exist, or
+//!   is not the caller's);
 //! - with `security`: 401 with `WWW-Authenticate`, and the `bearer` scheme (a JWT from identity).
 //!
 //! Operation-specific answers are added in the handler's `#[utoipa::path]` with the one-line response
-//! types below ([`NotFound`], [`Forbidden`], [`Conflict`], [`TooManyRequests`]).
+//! types below ([`Forbidden`], [`Conflict`], [`TooManyRequests`], and [`NotFound`] for a path without
+//! parameters).
 
 use std::collections::BTreeMap;
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -57,7 +61,7 @@ pub fn retry_response(description: &str) -> Response {
 /// Completes `document` as the module docs say. Idempotent.
 pub fn complete(document: &mut OpenApi) {
     let mut secured = false;
-    for item in document.paths.paths.values_mut() {
+    for (path, item) in document.paths.paths.iter_mut() {
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -69,7 +73,7 @@ pub fn complete(document: &mut OpenApi) {
             &mut item.trace,
         ];
         for operation in operations.into_iter().flatten() {
-            secured |= complete_operation(operation);
+            secured |= complete_operation(operation, path);
         }
     }
     let components = document
@@ -98,7 +102,11 @@ pub fn complete(document: &mut OpenApi) {
 }
 
 /// Completes one operation; says whether it needs a token.
-fn complete_operation(operation: &mut Operation) -> bool {
+fn complete_operation(operation: &mut Operation, path: &str) -> bool {
+    let has_parameters = operation.parameters.as_ref().is_some_and(|p| {
+        p.iter()
+            .any(|p| matches!(p.parameter_in, ParameterIn::Path | ParameterIn::Query))
+    });
     let responses = &mut operation.responses.responses;
     for (status, response) in responses.iter_mut() {
         let RefOr::T(response) = response else {
@@ -147,9 +155,24 @@ fn complete_operation(operation: &mut Operation) -> bool {
         add(
             "422",
             problem_response(
-                "The body parsed but breaks a rule (`errors` names each field), or a string in it holds \
-                 a NUL (U+0000)",
+                "The body (or a parameter) parsed but breaks a rule (`errors` names each field), or a \
+                 string in the body holds a NUL (U+0000)",
             ),
+        );
+    }
+    if has_parameters && operation.request_body.is_none() {
+        add(
+            "422",
+            problem_response(
+                "A parameter that parses but breaks a rule (`errors` names it), e.g. a SKU of the wrong \
+                 form or a `limit` out of range",
+            ),
+        );
+    }
+    if path.contains('{') {
+        add(
+            "404",
+            problem_response("What the path names does not exist (or is not yours)"),
         );
     }
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());

@@ -18,15 +18,44 @@ pub struct Reference {
     pub stores: Vec<Store>,
 }
 
-fn parse_specs<T: DeserializeOwned>(table: &str, specs: Vec<serde_json::Value>) -> Vec<T> {
+/// A stored spec this code cannot read: the model changed without a migration of the rows (or a row was
+/// written by hand). Never skipped: a skipped row would silently hide a product, a store or a promotion.
+#[derive(Debug, thiserror::Error)]
+#[error("a row of catalog table `{table}` cannot be read by this version: {source}")]
+pub struct UnreadableRow {
+    pub table: &'static str,
+    #[source]
+    pub source: serde_json::Error,
+}
+
+/// Decodes stored specs, failing the whole read at the first row that does not decode. The error reaches
+/// the client as a 500 problem (`Problem::from_db`: a decode error is a bug, not an outage), is logged at
+/// error level naming the table, and counts in `bazaar_http_requests_total{status="500"}`, which the 5xx
+/// alert watches.
+fn parse_specs<T: DeserializeOwned>(
+    table: &'static str,
+    specs: Vec<serde_json::Value>,
+) -> sqlx::Result<Vec<T>> {
     specs
         .into_iter()
-        .filter_map(|spec| {
-            serde_json::from_value(spec)
-                .map_err(|error| tracing::warn!(table, %error, "unreadable catalog row skipped"))
-                .ok()
+        .map(|spec| {
+            serde_json::from_value(spec).map_err(|source| {
+                let error = UnreadableRow { table, source };
+                tracing::error!(%error, "unreadable catalog row: failing the read");
+                sqlx::Error::Decode(Box::new(error))
+            })
         })
         .collect()
+}
+
+/// The one spec of a row.
+fn parse_spec<T: DeserializeOwned>(
+    table: &'static str,
+    spec: serde_json::Value,
+) -> sqlx::Result<T> {
+    parse_specs(table, vec![spec])?
+        .pop()
+        .ok_or_else(|| sqlx::Error::Protocol("a spec decoded to nothing".into()))
 }
 
 pub async fn load_reference(pool: &PgPool) -> sqlx::Result<Reference> {
@@ -40,9 +69,9 @@ pub async fn load_reference(pool: &PgPool) -> sqlx::Result<Reference> {
         .fetch_all(pool)
         .await?;
     Ok(Reference {
-        promotions: parse_specs("promotions", promotions),
-        fulfillments: parse_specs("fulfillments", fulfillments),
-        stores: parse_specs("stores", stores),
+        promotions: parse_specs("promotions", promotions)?,
+        fulfillments: parse_specs("fulfillments", fulfillments)?,
+        stores: parse_specs("stores", stores)?,
     })
 }
 
@@ -56,7 +85,7 @@ pub async fn products_for_skus(pool: &PgPool, skus: &[String]) -> sqlx::Result<V
     .bind(skus)
     .fetch_all(pool)
     .await?;
-    Ok(parse_specs("products", specs))
+    parse_specs("products", specs)
 }
 
 pub async fn active_product_by_slug(pool: &PgPool, slug: &str) -> sqlx::Result<Option<Product>> {
@@ -65,7 +94,7 @@ pub async fn active_product_by_slug(pool: &PgPool, slug: &str) -> sqlx::Result<O
             .bind(slug)
             .fetch_optional(pool)
             .await?;
-    Ok(spec.and_then(|s| parse_specs("products", vec![s]).pop()))
+    spec.map(|s| parse_spec("products", s)).transpose()
 }
 
 /// Active products per category path.
@@ -109,14 +138,9 @@ pub async fn stores_near(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(spec, distance)| {
-            parse_specs::<Store>("stores", vec![spec])
-                .pop()
-                .map(|s| (s, distance))
-        })
-        .collect())
+    rows.into_iter()
+        .map(|(spec, distance)| Ok((parse_spec::<Store>("stores", spec)?, distance)))
+        .collect()
 }
 
 /// How a product list is ordered.
@@ -322,12 +346,8 @@ pub async fn list_products(
     };
     let items = rows
         .into_iter()
-        .filter_map(|row| {
-            parse_specs::<Product>("products", vec![row.spec])
-                .pop()
-                .map(|p| (p, row.price))
-        })
-        .collect();
+        .map(|row| Ok((parse_spec::<Product>("products", row.spec)?, row.price)))
+        .collect::<sqlx::Result<_>>()?;
     Ok((items, next))
 }
 
@@ -393,5 +413,30 @@ mod tests {
         assert_eq!(CursorKey::decode(&key.encode()), Some(key));
         assert_eq!(CursorKey::decode("not a cursor"), None);
         assert_eq!(CursorKey::decode("eyJzIjoibm9wZSJ9"), None);
+    }
+
+    #[test]
+    fn an_unreadable_row_fails_the_read_naming_its_table_instead_of_being_skipped() {
+        let readable = serde_json::json!({"name": "a"});
+        let unreadable = serde_json::json!({"name": 42});
+        #[derive(Debug, serde::Deserialize)]
+        struct Named {
+            #[allow(dead_code)]
+            name: String,
+        }
+        let error = parse_specs::<Named>("stores", vec![readable.clone(), unreadable])
+            .expect_err("a row that does not decode fails the read");
+        let sqlx::Error::Decode(cause) = &error else {
+            panic!("a decode error: {error}");
+        };
+        assert!(cause.to_string().contains("`stores`"), "{cause}");
+        // The client sees a server error (the cause is logged), never a shorter list.
+        assert_eq!(bazaar_platform::Problem::from_db(&error).status, 500);
+        assert_eq!(
+            parse_specs::<Named>("stores", vec![readable])
+                .expect("ok")
+                .len(),
+            1
+        );
     }
 }

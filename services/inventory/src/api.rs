@@ -98,8 +98,10 @@ pub struct SkuStock {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetStock {
     /// Units physically at the location, 0 or more.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub on_hand: i64,
     /// Why (a stock count, a delivery, ...); kept in the audit trail.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -108,8 +110,10 @@ pub struct SetStock {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AdjustStock {
     /// Units added (positive) or removed (negative); not zero.
+    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000)]
     pub delta: i64,
     /// Why (damaged, found, returned to supplier, ...); kept in the audit trail.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -118,7 +122,9 @@ pub struct AdjustStock {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetThreshold {
     /// Signal when available units fall to this; `null` never signals.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub threshold: Option<i64>,
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -136,6 +142,7 @@ pub struct Adjustment {
     pub before: Option<i32>,
     /// On-hand units (or the threshold) after the change.
     pub after: Option<i32>,
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
     /// The user who made the change (token subject).
     pub actor: String,
@@ -150,6 +157,7 @@ pub struct AdjustmentsQuery {
     /// The SKU whose trail to read.
     pub sku: String,
     /// At most this many, newest first (1 to 500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -210,7 +218,7 @@ pub struct ReservedLine {
 
 /// Units of a SKU that can be ordered now.
 #[utoipa::path(get, path = "/api/inventory/availability/{sku}", tag = "inventory",
-    params(("sku" = String, Path, description = "The SKU, e.g. TR-42-BLK")),
+    params(("sku" = Sku, Path, description = "The SKU, e.g. TR-42-BLK")),
     responses(
         (status = 200, body = Availability),
         (status = 422, description = "Not a SKU", body = Problem, content_type = "application/problem+json"),
@@ -236,7 +244,7 @@ async fn availability(
 
 /// A SKU's stock at every location (ops).
 #[utoipa::path(get, path = "/api/inventory/stock/{sku}", tag = "inventory",
-    params(("sku" = String, Path, description = "The SKU")),
+    params(("sku" = Sku, Path, description = "The SKU")),
     responses(
         (status = 200, body = SkuStock),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -275,7 +283,7 @@ async fn stock_of_sku(
 /// Sets the units on hand of a SKU at a location (ops; audited).
 #[utoipa::path(put, path = "/api/inventory/stock/{sku}/{namespace}/{name}", tag = "inventory",
     params(
-        ("sku" = String, Path, description = "The SKU"),
+        ("sku" = Sku, Path, description = "The SKU"),
         ("namespace" = String, Path, description = "The location's namespace"),
         ("name" = String, Path, description = "The location's Store name"),
     ),
@@ -321,7 +329,7 @@ async fn set_stock(
 /// Adds or removes units on hand of a SKU at a location (ops; audited).
 #[utoipa::path(post, path = "/api/inventory/stock/{sku}/{namespace}/{name}/adjustments", tag = "inventory",
     params(
-        ("sku" = String, Path, description = "The SKU"),
+        ("sku" = Sku, Path, description = "The SKU"),
         ("namespace" = String, Path, description = "The location's namespace"),
         ("name" = String, Path, description = "The location's Store name"),
     ),
@@ -369,7 +377,7 @@ async fn adjust_stock(
 
 /// Sets or clears a SKU's low-stock threshold (ops; audited).
 #[utoipa::path(put, path = "/api/inventory/thresholds/{sku}", tag = "inventory",
-    params(("sku" = String, Path, description = "The SKU")),
+    params(("sku" = Sku, Path, description = "The SKU")),
     request_body = SetThreshold,
     responses(
         (status = 204, description = "Threshold set"),

@@ -62,6 +62,7 @@ pub struct DeliveryQuery {
     /// Only messages of this template.
     pub template: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Deliveries older than this delivery id (from `nextBefore`).
     pub before: Option<Uuid>,

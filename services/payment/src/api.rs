@@ -86,6 +86,7 @@ pub struct ListQuery {
     /// Only the payments of this order.
     pub order_id: Option<Uuid>,
     /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Payments older than this payment id (from `nextBefore`).
     pub before: Option<Uuid>,

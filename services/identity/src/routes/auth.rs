@@ -22,11 +22,14 @@ use crate::users;
 #[serde(rename_all = "camelCase")]
 pub struct RegisterRequest {
     #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
     email: String,
     /// At least 10 and at most 128 characters; not the e-mail address.
     #[serde(default)]
+    #[schema(min_length = 10, max_length = 128)]
     password: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
 }
 
@@ -52,6 +55,7 @@ pub struct ChangePasswordRequest {
     #[serde(default)]
     current_password: String,
     #[serde(default)]
+    #[schema(min_length = 10, max_length = 128)]
     new_password: String,
 }
 

@@ -219,6 +219,7 @@ fn parse_id(id: &str) -> Result<Uuid, OrderError> {
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// At most this many orders (1 to 100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,
