@@ -1,11 +1,18 @@
-//! Logging and trace context. Logs are JSON in clusters and readable locally; every span carries an
-//! OpenTelemetry context so that a W3C `traceparent` received over HTTP or Kafka continues in what this
-//! process logs and in the `traceparent` it sends on (HTTP calls, outbox messages).
+//! Logging, trace context and trace export. Logs are JSON in clusters and readable locally; every span
+//! carries an OpenTelemetry context so that a W3C `traceparent` received over HTTP or Kafka continues in
+//! what this process logs and in the `traceparent` it sends on (HTTP calls, outbox messages).
+//!
+//! Spans are exported over OTLP (HTTP/protobuf, batched) only when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set; the usual variables apply: `OTEL_EXPORTER_OTLP_HEADERS`,
+//! `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_COMPRESSION`, `OTEL_SERVICE_NAME` (default `bazaar`),
+//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` and `OTEL_BSP_*`.
 
 use std::collections::HashMap;
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_otlp::{Protocol, WithExportConfig as _};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Span;
@@ -26,7 +33,7 @@ pub struct TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        // Nothing is exported yet, so shutting down only releases the provider; errors are moot.
+        // Flushes the spans still batched; an unreachable collector only loses those, so the error is moot.
         let _ = self.provider.shutdown();
     }
 }
@@ -37,6 +44,60 @@ pub enum TelemetryError {
     Filter(String),
     #[error("tracing was already initialised: {0}")]
     AlreadyInitialised(String),
+    #[error("invalid OTLP exporter setting (OTEL_EXPORTER_OTLP_*): {0}")]
+    Otlp(String),
+}
+
+/// The variables that turn the OTLP exporter on.
+const OTLP_ENDPOINT_VARS: [&str; 2] = [
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+];
+
+/// The tracer provider: exporting over OTLP when an endpoint variable is set (read through `var`), only
+/// propagating context otherwise.
+fn tracer_provider(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<SdkTracerProvider, TelemetryError> {
+    let configured = OTLP_ENDPOINT_VARS
+        .iter()
+        .any(|name| var(name).is_some_and(|value| !value.trim().is_empty()));
+    if !configured {
+        return Ok(SdkTracerProvider::builder().build());
+    }
+    for name in [
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ] {
+        if let Some(protocol) = var(name).filter(|p| p != "http/protobuf") {
+            return Err(TelemetryError::Otlp(format!(
+                "{name}={protocol}: only http/protobuf is supported"
+            )));
+        }
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .build()
+        .map_err(|e| TelemetryError::Otlp(e.to_string()))?;
+    Ok(otlp_provider(exporter, var("OTEL_SERVICE_NAME").is_none()))
+}
+
+/// Batches spans to `exporter` (on a thread of its own), naming the service `bazaar` unless
+/// `OTEL_SERVICE_NAME` names it.
+fn otlp_provider(
+    exporter: opentelemetry_otlp::SpanExporter,
+    default_name: bool,
+) -> SdkTracerProvider {
+    let resource = if default_name {
+        Resource::builder().with_service_name("bazaar").build()
+    } else {
+        Resource::builder().build()
+    };
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_batch_exporter(exporter)
+        .build()
 }
 
 /// Installs the global subscriber: the log format chosen, the filter, and trace-context spans. Logs go to
@@ -44,7 +105,7 @@ pub enum TelemetryError {
 pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::try_new(&config.log_filter)
         .map_err(|e| TelemetryError::Filter(e.to_string()))?;
-    let provider = SdkTracerProvider::builder().build();
+    let provider = tracer_provider(|name| std::env::var(name).ok())?;
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("bazaar"));
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     let result = match config.log_format {
@@ -135,6 +196,80 @@ mod tests {
             !outgoing.contains("00f067aa0ba902b7"),
             "our own span id, not the caller's"
         );
+    }
+
+    #[test]
+    fn without_an_otlp_endpoint_nothing_is_exported_and_a_grpc_protocol_is_refused() {
+        let provider = tracer_provider(|_| None).expect("no exporter needed");
+        assert!(provider.shutdown().is_ok());
+        let grpc = tracer_provider(|name| match name {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://127.0.0.1:4317".to_owned()),
+            "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("grpc".to_owned()),
+            _ => None,
+        });
+        assert!(
+            matches!(&grpc, Err(TelemetryError::Otlp(message)) if message.contains("http/protobuf")),
+            "a protocol we cannot speak is a start-up error"
+        );
+    }
+
+    /// A collector's OTLP/HTTP endpoint: records each request's first line and content type.
+    fn fake_collector() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let address = listener.local_addr().expect("address");
+        let (sent, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let (mut length, mut content_type) = (0usize, String::new());
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                    let lower = header.to_ascii_lowercase();
+                    if let Some(value) = lower.strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    if let Some(value) = lower.strip_prefix("content-type:") {
+                        content_type = value.trim().to_owned();
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                let _ = sent.send((request_line.trim().to_owned(), content_type));
+            }
+        });
+        (format!("http://{address}/v1/traces"), received)
+    }
+
+    #[test]
+    fn spans_reach_an_otlp_http_endpoint_as_protobuf() {
+        let (endpoint, received) = fake_collector();
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(endpoint)
+            .build()
+            .expect("exporter");
+        let provider = otlp_provider(exporter, true);
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let _span = tracing::info_span!("checkout").entered();
+        });
+        provider.force_flush().expect("flushed");
+        let (request_line, content_type) = received
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the collector received spans");
+        assert_eq!(request_line, "POST /v1/traces HTTP/1.1");
+        assert_eq!(content_type, "application/x-protobuf");
+        let _ = provider.shutdown();
     }
 
     #[test]
