@@ -45,9 +45,14 @@ LABEL org.opencontainers.image.title="bazaar" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"
 # Clusters read JSON logs; `docker run ... -e BAZAAR_LOG_FORMAT=pretty` for reading by eye.
-# The storefront's built files (if any) are in /usr/share/bazaar/storefront.
+# The storefront's built files (if any) are in /usr/share/bazaar/storefront and served at `/`
+# (BAZAAR_STOREFRONT_DIR; without an index.html there, nothing is served at `/`). There is no Node.js stage:
+# base images are made from Debian packages, with no registry to pull a node image from, so the storefront
+# is built before `docker build` (`npm ci && npm run build` in storefront/) and its `storefront/dist` is
+# copied in (the source build below; scripts/image-test and the Tiltfile for `packed`).
 ENV BAZAAR_HTTP_ADDR=0.0.0.0:8080 \
-    BAZAAR_LOG_FORMAT=json
+    BAZAAR_LOG_FORMAT=json \
+    BAZAAR_STOREFRONT_DIR=/usr/share/bazaar/storefront
 WORKDIR /
 EXPOSE 8080
 USER 65532:65532

@@ -7,6 +7,10 @@
 dev:
 	@scripts/install-tansu >/dev/null
 	@if [ -z "$$DATABASE_URL" ]; then scripts/install-postgres >/dev/null; fi
+	@# The web storefront, served at / (skipped, with a note, when npm is not installed).
+	@if command -v npm >/dev/null 2>&1; then \
+		(cd storefront && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build); \
+	else echo "npm not found: the storefront is not built (the API works without it)"; fi
 	cargo run -- dev
 
 # Runs every test against real PostgreSQL and a real Kafka-protocol broker, installing and starting what is

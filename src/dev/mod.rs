@@ -101,6 +101,9 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
     }
     let base = &platform.base_url;
     println!("\nBazaar is running. Open:");
+    if args.component.storefront.resolve().is_some() {
+        println!("  {:<13} {base}/   (ops console: {base}/ops)", "storefront");
+    }
     println!("  {:<13} {base}/api/catalog/products", "products");
     for component in COMPONENTS {
         println!(

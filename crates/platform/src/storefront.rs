@@ -14,9 +14,10 @@
 //! - Only plain relative paths are served: a `..`, hidden or empty segment, a backslash or a percent
 //!   sign is answered 404, so nothing outside the directory can be reached.
 //!
-//! The directory comes from `BAZAAR_STOREFRONT_DIR` (`--storefront-dir`); when it is not set,
-//! `storefront/dist` under the working directory is used if it holds an `index.html` (`make dev` after a
-//! build), and otherwise nothing is served at `/`.
+//! The directory comes from `BAZAAR_STOREFRONT_DIR` (`--storefront-dir`; the image sets
+//! `/usr/share/bazaar/storefront`); when it is not set, `storefront/dist` under the working directory is
+//! used if it holds an `index.html` (`make dev` after a build). A directory without an `index.html` serves
+//! nothing at `/` (with a warning at start).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,10 +40,18 @@ pub struct StorefrontConfig {
 }
 
 impl StorefrontConfig {
-    /// The directory to serve, if any.
+    /// The directory to serve, if any: one without an `index.html` (an image built without the
+    /// storefront) serves nothing, with a warning, rather than an error page at `/`.
     pub fn resolve(&self) -> Option<PathBuf> {
         match &self.dir {
-            Some(dir) => Some(dir.clone()),
+            Some(dir) if dir.join("index.html").is_file() => Some(dir.clone()),
+            Some(dir) => {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "BAZAAR_STOREFRONT_DIR has no index.html: the storefront is not served"
+                );
+                None
+            }
             None => {
                 let built = PathBuf::from("storefront/dist");
                 built.join("index.html").is_file().then_some(built)
@@ -311,10 +320,15 @@ mod tests {
 
     #[test]
     fn the_directory_is_the_setting_or_a_built_storefront_in_the_working_directory() {
+        let dir = built_storefront();
         let given = StorefrontConfig {
-            dir: Some(PathBuf::from("/srv/shop")),
+            dir: Some(dir.to_path_buf()),
         };
-        assert_eq!(given.resolve(), Some(PathBuf::from("/srv/shop")));
+        assert_eq!(given.resolve(), Some(dir.to_path_buf()));
+        let empty = StorefrontConfig {
+            dir: Some(dir.join("assets")),
+        };
+        assert_eq!(empty.resolve(), None, "a directory without index.html");
         let unset = StorefrontConfig::default();
         let built = Path::new("storefront/dist/index.html").is_file();
         assert_eq!(
