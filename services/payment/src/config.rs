@@ -25,7 +25,7 @@ pub struct PaymentConfig {
 
     /// First pause before a failed capture, void, refund or reconciliation is tried again, in
     /// milliseconds; it doubles with each try, up to five minutes.
-    #[arg(long = "payment-retry-backoff-ms", env = "PAYMENT_RETRY_BACKOFF_MS",
+    #[arg(id = "payment_retry_backoff_ms", long = "payment-retry-backoff-ms", env = "PAYMENT_RETRY_BACKOFF_MS",
           value_name = "MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub retry_backoff_ms: u64,
