@@ -210,6 +210,10 @@ component's own `env` and `extraEnv`. Argument: (dict "root" $ "component" name 
   value: "http://{{ $fullname }}-identity.{{ $root.Release.Namespace }}.svc:{{ include "bazaar.servicePort" (dict "root" $root "component" "identity") }}/.well-known/jwks.json"
 {{- end }}
 {{- end }}
+{{- if $root.Values.config.tracing.otlpEndpoint }}
+- name: OTEL_SERVICE_NAME
+  value: "bazaar-{{ .component }}"
+{{- end }}
 {{- if eq .component "order" }}
 {{- if $root.Values.config.order.catalogUrl }}
 - name: BAZAAR_CATALOG_URL
