@@ -1,7 +1,7 @@
 // Starts `bazaar dev` on a free port with the built storefront, waits until the example shop is loaded,
 // and hands its address to the tests (BAZAAR_E2E_URL). The teardown stops it (and what it started).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,30 +63,25 @@ export default async function globalSetup() {
   process.env.BAZAAR_E2E_URL = url;
   process.env.BAZAAR_E2E_ADMIN_PASSWORD = adminPassword;
 
+  // Ready once bazaar dev says so (after the example shop, the admin and the stock are in place) and its
+  // storefront answers. One sign-in as the admin then checks the password (sign-ins are rate limited).
   const deadline = Date.now() + 120_000;
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? -1));
   for (;;) {
     if (exited !== null) throw new Error(`bazaar dev exited (${exited}) before it was ready; see ${log}`);
     if (Date.now() > deadline) throw new Error(`bazaar dev not ready within 120 s; see ${log}`);
-    try {
-      const ready = await fetch(`${url}/readyz`);
-      const products = (await fetch(`${url}/api/catalog/products?limit=1`).then((r) => (r.ok ? r.json() : null))) as {
-        items?: unknown[];
-      } | null;
-      const stock = (await fetch(`${url}/api/inventory/availability/TR-42-BLK`).then((r) => (r.ok ? r.json() : null))) as {
-        inStock?: boolean;
-      } | null;
-      const login = await fetch(`${url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'admin@bazaar.local', password: adminPassword }),
-      });
-      if (ready.ok && (products?.items?.length ?? 0) > 0 && stock?.inStock && login.ok) break;
-    } catch {
-      // not listening yet
+    if (readFileSync(log, 'utf8').includes('Bazaar is running')) {
+      const page = await fetch(`${url}/`).catch(() => null);
+      if (page?.ok) break;
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 300));
   }
+  const login = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@bazaar.local', password: adminPassword }),
+  });
+  if (!login.ok) throw new Error(`the dev admin cannot sign in (${login.status}); see ${log}`);
   child.unref();
 }

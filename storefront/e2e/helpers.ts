@@ -1,5 +1,20 @@
 import AxeBuilder from '@axe-core/playwright';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Page, type TestInfo } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Screenshots for the README go to docs/screenshots/ unless STOREFRONT_SCREENSHOTS names another directory
+// (scripts/test-storefront keeps them out of the working tree unless asked with --screenshots).
+export const SCREENSHOTS = resolve(
+  process.env.STOREFRONT_SCREENSHOTS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots'),
+);
+
+/** Saves the visible part of the page as `<name>-<project>.png`. */
+export async function screenshot(page: Page, name: string, info: TestInfo) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-${info.project.name}.png`) });
+}
 
 export const shop = (path = '/') => `${process.env.BAZAAR_E2E_URL}${path}`;
 
@@ -38,7 +53,9 @@ export async function login(email: string, password: string): Promise<string> {
   return session.accessToken;
 }
 
-export const adminToken = () => login('admin@bazaar.local', process.env.BAZAAR_E2E_ADMIN_PASSWORD ?? '');
+let admin: Promise<string> | null = null;
+/** The dev admin's access token, signed in once per worker (sign-ins are rate limited per account). */
+export const adminToken = () => (admin ??= login('admin@bazaar.local', process.env.BAZAAR_E2E_ADMIN_PASSWORD ?? ''));
 
 export const PASSWORD = 'correct horse battery staple';
 

@@ -1,17 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { addToCart, expectAccessible, shop } from './helpers';
+import { addToCart, expectAccessible, screenshot, shop } from './helpers';
 
 // Screenshots of the main pages at the project's size (desktop 1280 px, phone 390 px), for the README.
-// They go to docs/screenshots/ unless STOREFRONT_SCREENSHOTS names another directory (the test script
-// keeps them out of the working tree).
-const dir = resolve(process.env.STOREFRONT_SCREENSHOTS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots'));
 
 test('the main pages look right and pass axe-core at this size @phone', async ({ page }, info) => {
-  mkdirSync(dir, { recursive: true });
-  const shot = (name: string) => page.screenshot({ path: join(dir, `${name}-${info.project.name}.png`), fullPage: false });
+  const shot = (name: string) => screenshot(page, name, info);
 
   await page.goto(shop('/'));
   await expect(page.getByRole('heading', { name: 'Featured' })).toBeVisible();

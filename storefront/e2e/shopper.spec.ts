@@ -1,10 +1,10 @@
 import { expect, test } from '@playwright/test';
-import { addToCart, expectAccessible, fillAddress, shop, signUp } from './helpers';
+import { addToCart, expectAccessible, fillAddress, screenshot, shop, signUp } from './helpers';
 
 test('a guest browses, searches, fills a cart, signs up, the cart merges, checks out and follows the order to its tracking number', async ({
   page,
   browser,
-}) => {
+}, info) => {
   // Home: featured products and categories.
   await page.goto(shop('/'));
   await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
@@ -54,6 +54,7 @@ test('a guest browses, searches, fills a cart, signs up, the cart merges, checks
   await page.getByRole('radio', { name: /Standard/ }).check();
   await page.getByRole('radio', { name: /Visa ending 4242/ }).check();
   await expectAccessible(page, 'checkout');
+  await screenshot(page, 'checkout', info);
   await page.getByRole('button', { name: 'Place order' }).click();
   await expect(page).toHaveURL(/\/orders\/[0-9a-f-]+\?placed=1/);
   await expect(page.getByRole('heading', { name: /Thank you! Order BZ-/ })).toBeVisible();
@@ -78,11 +79,13 @@ test('a guest browses, searches, fills a cart, signs up, the cart merges, checks
   await row.getByLabel('Tracking number').fill('1Z999AA10123456784');
   await row.getByRole('button', { name: `Ship ${number}` }).click();
   await expect(row.getByRole('button', { name: `Mark ${number} delivered` })).toBeVisible();
+  await screenshot(ops, 'ops-orders', info);
 
   // The shopper's open page shows the tracking number without a reload.
   await expect(page.getByTestId('order-state')).toContainText('Shipped');
   await expect(page.getByTestId('tracking')).toContainText('UPS');
   await expect(page.getByTestId('tracking')).toContainText('1Z999AA10123456784');
+  await screenshot(page, 'order-tracking', info);
 
   // And in the order list.
   await page.getByRole('link', { name: 'Orders', exact: true }).click();
