@@ -55,6 +55,7 @@ export default async function globalSetup() {
       // schemas and topics; without them bazaar dev starts throwaway ones of its own.
       BAZAAR_DB_SCHEMA_PREFIX: `${run}_`,
       BAZAAR_KAFKA_TOPIC_PREFIX: `${run}.`,
+      BAZAAR_TAX_RATES: 'US-CA=7.25,US-NY=8.875,DE=19',
       BAZAAR_LOG_FORMAT: 'json',
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
     },
