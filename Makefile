@@ -1,5 +1,5 @@
 # The two commands README.md gives, and a few more for development.
-.PHONY: dev test lint fmt
+.PHONY: dev test lint fmt bench
 
 # Runs the whole platform in one process: a throwaway PostgreSQL and tansu broker unless DATABASE_URL /
 # KAFKA_BROKERS are set. Installs what is missing first (PostgreSQL's server packages need root: run as
@@ -17,6 +17,11 @@ dev:
 # missing (see scripts/test).
 test:
 	scripts/test
+
+# The load benchmarks of docs/benchmarks.md (release build, throwaway servers, oha, bazaar loadgen; 10-15
+# minutes plus the build); prints one table. Not part of `make test`.
+bench:
+	scripts/bench
 
 lint:
 	cargo fmt --all -- --check
