@@ -30,19 +30,6 @@ export default function Home() {
         </Link>
       </section>
 
-      {promotions.data && promotions.data.items.length > 0 && (
-        <section aria-labelledby="promos">
-          <h2 id="promos">Running now</h2>
-          <ul className="promo-list">
-            {promotions.data.items.map((p) => (
-              <li key={p.id} className="promo">
-                {p.title}
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
-
       <section aria-labelledby="featured">
         <h2 id="featured">Featured</h2>
         {featured.loading && !featured.data && <Loading />}
@@ -82,6 +69,19 @@ export default function Home() {
           </ul>
         )}
       </section>
+      {promotions.data && promotions.data.items.length > 0 && (
+        <section aria-labelledby="promos">
+          <h2 id="promos">Running now</h2>
+          <ul className="promo-list">
+            {promotions.data.items.map((p) => (
+              <li key={p.id} className="promo">
+                {p.title}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+
     </>
   );
 }
