@@ -72,7 +72,7 @@ test('an item that ran out of stock after it was carted cancels the order with t
   }
 });
 
-test('a double-clicked "Place order" makes one order', async ({ page }) => {
+test('a double-clicked "Place order" makes one order @phone', async ({ page }) => {
   const email = await signUp(page, 'Dub');
   await addToCart(page, 'merino-tee', { size: 'S' });
   await checkoutWith(page, /Visa ending 4242/);

@@ -4,7 +4,12 @@ import { addToCart, expectAccessible, screenshot, shop } from './helpers';
 // Screenshots of the main pages at the project's size (desktop 1280 px, phone 390 px), for the README.
 
 test('the main pages look right and pass axe-core at this size @phone', async ({ page }, info) => {
-  const shot = (name: string) => screenshot(page, name, info);
+  // Each page is checked for sideways scrolling (nothing wider than a 390 px screen), then photographed.
+  const shot = async (name: string) => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${name} is wider than the screen`).toBeLessThanOrEqual(0);
+    await screenshot(page, name, info);
+  };
 
   await page.goto(shop('/'));
   await expect(page.getByRole('heading', { name: 'Featured' })).toBeVisible();
@@ -31,7 +36,8 @@ test('the main pages look right and pass axe-core at this size @phone', async ({
   await expectAccessible(page, `stores (${info.project.name})`);
   await shot('stores');
 
-  // Nothing may be wider than the screen (no sideways scrolling on a phone).
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
+  await page.goto(shop('/signin'));
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+  await expectAccessible(page, `sign in (${info.project.name})`);
+  await shot('signin');
 });
