@@ -82,6 +82,31 @@ test('a double-clicked "Place order" makes one order @phone', async ({ page }) =
   expect(mine.items).toHaveLength(1);
 });
 
+test('a retry after the answer was lost sends the same Idempotency-Key and makes no second order', async ({ page }) => {
+  const email = await signUp(page, 'Lou');
+  await addToCart(page, 'merino-tee', { size: 'S' });
+  await checkoutWith(page, /Visa ending 4242/);
+  // The first checkout reaches the server, which places the order, but its answer is lost on the way back.
+  const keys: string[] = [];
+  await page.route('**/api/checkout', async (route) => {
+    keys.push(route.request().headers()['idempotency-key']);
+    if (keys.length === 1) {
+      await route.fetch();
+      await route.abort('connectionreset');
+    } else {
+      await route.continue();
+    }
+  });
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await expect(page.getByRole('alert')).toContainText('cannot be reached');
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await expect(page.getByTestId('order-state')).toContainText('Confirmed');
+  expect(keys).toHaveLength(2);
+  expect(keys[1]).toBe(keys[0]);
+  const mine = await apiCall<{ items: Order[] }>('/api/orders', { token: await login(email, PASSWORD) });
+  expect(mine.items).toHaveLength(1);
+});
+
 test('an expired or unknown coupon is refused with the catalog’s reason @phone', async ({ page }) => {
   await addToCart(page, 'trail-runner', { color: 'blue', size: '42' });
   await page.goto(shop('/cart'));
