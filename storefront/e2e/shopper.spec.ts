@@ -112,3 +112,15 @@ test('sign-out forgets the session; signing in again brings back the cart @phone
   await page.goto(shop('/cart'));
   await expect(page.getByRole('button', { name: /Remove Merino/ })).toBeVisible();
 });
+
+test('the currency switcher prices the shop in euros, and a guest cart follows @phone', async ({ page }) => {
+  await addToCart(page, 'trail-runner', { color: 'black', size: '42' });
+  await expect(page.getByTestId('price')).toContainText('$129.00');
+  await page.getByLabel('Currency').selectOption('EUR');
+  await expect(page.getByTestId('price')).toContainText('€119.00');
+  await page.reload();
+  await expect(page.getByTestId('price')).toContainText('€119.00');
+  await page.goto(shop('/cart'));
+  await expect(page.getByTestId('cart-totals')).toContainText('€119.00');
+  await expect(page.getByRole('button', { name: 'Remove Trail Runner' })).toBeVisible();
+});
