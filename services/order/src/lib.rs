@@ -75,7 +75,8 @@ async fn start(context: Context) -> Result<Running, BoxError> {
         .merge(cart::routes())
         .merge(checkout::routes())
         .merge(orders::routes())
-        .with_state(state);
+        .with_state(state)
+        .merge(bazaar_platform::audit::router("order", context.db.clone()));
     let saga = Consumer::new(
         "order-saga",
         &[Topic::INVENTORY, Topic::PAYMENT],

@@ -14,6 +14,7 @@ use bazaar_contracts::Money;
 use bazaar_contracts::order::{
     CancellationReason, OrderCancelled, OrderDelivered, OrderPacked, OrderShipped, ShippingAddress,
 };
+use bazaar_platform::audit::{AuditEntry, RequestId};
 use bazaar_platform::auth::{CurrentUser, Role};
 use bazaar_platform::kafka::Outbox;
 use bazaar_platform::{ApiJson, ApiPath, ApiQuery, Problem};
@@ -297,11 +298,34 @@ async fn get_order(
 async fn cancel_order(
     State(state): State<AppState>,
     user: CurrentUser,
+    request_id: RequestId,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<OrderView>, Problem> {
-    let id = parse_id(&id)?;
+    // Staff cancelling on a shopper's behalf is audited (`order.cancel`), refusals included.
+    let audit = AuditEntry::new(&user, &request_id, "order.cancel", "order", id.clone());
+    let mut on_behalf = user.has_role(Role::Ops);
+    let result = cancel(&state, &user, &id, &audit, &mut on_behalf).await;
+    if let Err(problem) = &result
+        && on_behalf
+    {
+        audit.record_outcome(&state.db, problem).await;
+    }
+    result
+}
+
+/// Cancels for [`cancel_order`]; `on_behalf` becomes whether the caller cancels someone else's order, in
+/// which case `audit` is recorded with the change.
+async fn cancel(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    audit: &AuditEntry,
+    on_behalf: &mut bool,
+) -> Result<ApiJson<OrderView>, Problem> {
+    let id = parse_id(id)?;
     let mut tx = state.db.begin().await.map_err(OrderError::from)?;
-    let order = visible_order(&mut tx, id, &user).await?;
+    let order = visible_order(&mut tx, id, user).await?;
+    *on_behalf = order.user_id != user.id;
     let reason = if order.user_id == user.id {
         CancellationReason::RequestedByCustomer
     } else {
@@ -327,6 +351,15 @@ async fn cancel_order(
         .await?
         .ok_or(OrderError::NotFound("No such order."))?;
     let view = view(&mut tx, &order).await?;
+    if *on_behalf {
+        audit
+            .clone()
+            .before(serde_json::json!({"state": advanced.from}))
+            .after(serde_json::json!({"state": advanced.to, "reason": reason}))
+            .record(&mut tx)
+            .await
+            .map_err(OrderError::from)?;
+    }
     tx.commit().await.map_err(OrderError::from)?;
     Ok(ApiJson(view))
 }
@@ -344,9 +377,10 @@ pub struct Shipment {
 async fn pack_order(
     State(state): State<AppState>,
     user: CurrentUser,
+    request_id: RequestId,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<OrderView>, Problem> {
-    warehouse_step(&state, &user, &id, Step::Pack, None).await
+    warehouse_step(&state, &user, &request_id, &id, Step::Pack, None).await
 }
 
 /// Staff: the parcel left with a carrier.
@@ -356,6 +390,7 @@ async fn pack_order(
 async fn ship_order(
     State(state): State<AppState>,
     user: CurrentUser,
+    request_id: RequestId,
     ApiPath(id): ApiPath<String>,
     ApiJson(shipment): ApiJson<Shipment>,
 ) -> Result<ApiJson<OrderView>, Problem> {
@@ -374,7 +409,7 @@ async fn ship_order(
     if !errors.is_empty() {
         return Err(OrderError::Fields(errors).into());
     }
-    warehouse_step(&state, &user, &id, Step::Ship, Some(shipment)).await
+    warehouse_step(&state, &user, &request_id, &id, Step::Ship, Some(shipment)).await
 }
 
 /// Staff: the carrier delivered the parcel.
@@ -383,22 +418,48 @@ async fn ship_order(
 async fn deliver_order(
     State(state): State<AppState>,
     user: CurrentUser,
+    request_id: RequestId,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<OrderView>, Problem> {
-    warehouse_step(&state, &user, &id, Step::Deliver, None).await
+    warehouse_step(&state, &user, &request_id, &id, Step::Deliver, None).await
 }
 
+/// A warehouse step by ops, audited (`order.pack`, `order.ship`, `order.deliver`), refusals included.
 async fn warehouse_step(
     state: &AppState,
     user: &CurrentUser,
+    request_id: &RequestId,
     id: &str,
     step: Step,
     shipment: Option<Shipment>,
 ) -> Result<ApiJson<OrderView>, Problem> {
     user.require(Role::Ops)?;
+    let action = match step {
+        Step::Pack => "order.pack",
+        Step::Ship => "order.ship",
+        _ => "order.deliver",
+    };
+    let audit = AuditEntry::new(user, request_id, action, "order", id);
+    audit
+        .on_failure(&state.db, recorded_step(state, &audit, id, step, shipment))
+        .await
+}
+
+async fn recorded_step(
+    state: &AppState,
+    audit: &AuditEntry,
+    id: &str,
+    step: Step,
+    shipment: Option<Shipment>,
+) -> Result<ApiJson<OrderView>, Problem> {
     let id = parse_id(id)?;
     let mut tx = state.db.begin().await.map_err(OrderError::from)?;
-    let advanced = advance(&mut tx, id, step, &format!("recorded by {}", user.id)).await?;
+    let advanced = advance(&mut tx, id, step, &format!("recorded by {}", audit.actor)).await?;
+    let after = serde_json::json!({
+        "state": advanced.to,
+        "carrier": shipment.as_ref().map(|s| s.carrier.trim()),
+        "trackingNumber": shipment.as_ref().map(|s| s.tracking_number.trim()),
+    });
     let order = &advanced.order;
     match step {
         Step::Pack => {
@@ -453,6 +514,13 @@ async fn warehouse_step(
         .await?
         .ok_or(OrderError::NotFound("No such order."))?;
     let view = view(&mut tx, &order).await?;
+    audit
+        .clone()
+        .before(serde_json::json!({"state": advanced.from}))
+        .after(after)
+        .record(&mut tx)
+        .await
+        .map_err(OrderError::from)?;
     tx.commit().await.map_err(OrderError::from)?;
     Ok(ApiJson(view))
 }
