@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use bazaar_contracts::Sku;
+use bazaar_platform::audit::{self, AuditEntry, RequestId};
 use bazaar_platform::auth::{CurrentUser, Role};
 use bazaar_platform::{ApiJson, ApiPath, ApiQuery, FieldError, Problem};
 use chrono::{DateTime, Utc};
@@ -38,7 +39,8 @@ pub fn router(api: Api) -> OpenApiRouter {
         .routes(routes!(list_locations))
         .routes(routes!(put_location))
         .routes(routes!(reservation))
-        .with_state(api)
+        .with_state(api.clone())
+        .merge(audit::router("inventory", api.pool))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -297,33 +299,46 @@ async fn stock_of_sku(
     ))]
 async fn set_stock(
     user: CurrentUser,
+    request_id: RequestId,
     State(api): State<Api>,
     ApiPath((sku, namespace, name)): ApiPath<(String, String, String)>,
     ApiJson(body): ApiJson<SetStock>,
 ) -> Result<ApiJson<LocationStock>, Problem> {
     user.require(Role::Ops)?;
-    let mut errors = Vec::new();
-    let sku = collect(parse_sku(&sku), &mut errors);
-    let location = collect(parse_location(&namespace, &name), &mut errors);
-    let on_hand = units(body.on_hand, "onHand", 0, &mut errors);
-    let reason = reason(&body.reason, &mut errors);
-    let (Some(sku), Some(location), Some(on_hand), Some(reason), true) =
-        (sku, location, on_hand, reason, errors.is_empty())
-    else {
-        return Err(Problem::validation(errors));
-    };
-    let change = StockChange {
-        sku: &sku,
-        reason,
-        actor: &user.id,
-    };
-    let mut tx = api.pool.begin().await?;
-    let level = api
-        .inventory
-        .set_on_hand(&mut tx, &change, &location, on_hand)
-        .await?;
-    tx.commit().await?;
-    Ok(ApiJson(level.into()))
+    let audit = AuditEntry::new(
+        &user,
+        &request_id,
+        "stock.set",
+        "stock",
+        format!("{sku}@{namespace}/{name}"),
+    );
+    audit
+        .on_failure(&api.pool, async {
+            let mut errors = Vec::new();
+            let sku = collect(parse_sku(&sku), &mut errors);
+            let location = collect(parse_location(&namespace, &name), &mut errors);
+            let on_hand = units(body.on_hand, "onHand", 0, &mut errors);
+            let reason = reason(&body.reason, &mut errors);
+            let (Some(sku), Some(location), Some(on_hand), Some(reason), true) =
+                (sku, location, on_hand, reason, errors.is_empty())
+            else {
+                return Err(Problem::validation(errors));
+            };
+            let change = StockChange {
+                sku: &sku,
+                reason,
+                actor: &user.id,
+            };
+            let mut tx = api.pool.begin().await?;
+            let level = api
+                .inventory
+                .set_on_hand(&mut tx, &change, &location, on_hand)
+                .await?;
+            record_stock_change(&mut tx, &audit, &sku, &location, reason).await?;
+            tx.commit().await?;
+            Ok::<_, Problem>(ApiJson(level.into()))
+        })
+        .await
 }
 
 /// Adds or removes units on hand of a SKU at a location (ops; audited).
@@ -343,36 +358,49 @@ async fn set_stock(
     ))]
 async fn adjust_stock(
     user: CurrentUser,
+    request_id: RequestId,
     State(api): State<Api>,
     ApiPath((sku, namespace, name)): ApiPath<(String, String, String)>,
     ApiJson(body): ApiJson<AdjustStock>,
 ) -> Result<ApiJson<LocationStock>, Problem> {
     user.require(Role::Ops)?;
-    let mut errors = Vec::new();
-    let sku = collect(parse_sku(&sku), &mut errors);
-    let location = collect(parse_location(&namespace, &name), &mut errors);
-    let delta = units(body.delta, "delta", -MAX_UNITS, &mut errors);
-    if delta == Some(0) {
-        errors.push(FieldError::new("delta", "must not be zero"));
-    }
-    let reason = reason(&body.reason, &mut errors);
-    let (Some(sku), Some(location), Some(delta), Some(reason), true) =
-        (sku, location, delta, reason, errors.is_empty())
-    else {
-        return Err(Problem::validation(errors));
-    };
-    let change = StockChange {
-        sku: &sku,
-        reason,
-        actor: &user.id,
-    };
-    let mut tx = api.pool.begin().await?;
-    let level = api
-        .inventory
-        .adjust_on_hand(&mut tx, &change, &location, delta)
-        .await?;
-    tx.commit().await?;
-    Ok(ApiJson(level.into()))
+    let audit = AuditEntry::new(
+        &user,
+        &request_id,
+        "stock.adjust",
+        "stock",
+        format!("{sku}@{namespace}/{name}"),
+    );
+    audit
+        .on_failure(&api.pool, async {
+            let mut errors = Vec::new();
+            let sku = collect(parse_sku(&sku), &mut errors);
+            let location = collect(parse_location(&namespace, &name), &mut errors);
+            let delta = units(body.delta, "delta", -MAX_UNITS, &mut errors);
+            if delta == Some(0) {
+                errors.push(FieldError::new("delta", "must not be zero"));
+            }
+            let reason = reason(&body.reason, &mut errors);
+            let (Some(sku), Some(location), Some(delta), Some(reason), true) =
+                (sku, location, delta, reason, errors.is_empty())
+            else {
+                return Err(Problem::validation(errors));
+            };
+            let change = StockChange {
+                sku: &sku,
+                reason,
+                actor: &user.id,
+            };
+            let mut tx = api.pool.begin().await?;
+            let level = api
+                .inventory
+                .adjust_on_hand(&mut tx, &change, &location, delta)
+                .await?;
+            record_stock_change(&mut tx, &audit, &sku, &location, reason).await?;
+            tx.commit().await?;
+            Ok::<_, Problem>(ApiJson(level.into()))
+        })
+        .await
 }
 
 /// Sets or clears a SKU's low-stock threshold (ops; audited).
@@ -485,20 +513,37 @@ async fn list_locations(
     ))]
 async fn put_location(
     user: CurrentUser,
+    request_id: RequestId,
     State(api): State<Api>,
     ApiPath((namespace, name)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<PutLocation>,
 ) -> Result<ApiJson<Location>, Problem> {
     user.require(Role::Ops)?;
-    let mut errors = Vec::new();
-    let location = collect(parse_location(&namespace, &name), &mut errors);
-    if !(0..=1_000_000).contains(&body.priority) {
-        errors.push(FieldError::new("priority", "must be between 0 and 1000000"));
-    }
-    let (Some(location), true) = (location, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
-    let row: Location = sqlx::query_as(
+    let audit = AuditEntry::new(
+        &user,
+        &request_id,
+        "location.put",
+        "location",
+        format!("{namespace}/{name}"),
+    );
+    audit
+        .on_failure(&api.pool, async {
+            let mut errors = Vec::new();
+            let location = collect(parse_location(&namespace, &name), &mut errors);
+            if !(0..=1_000_000).contains(&body.priority) {
+                errors.push(FieldError::new("priority", "must be between 0 and 1000000"));
+            }
+            let (Some(location), true) = (location, errors.is_empty()) else {
+                return Err(Problem::validation(errors));
+            };
+            let mut tx = api.pool.begin().await?;
+            let before: Option<Location> = sqlx::query_as(
+                "SELECT name, can_ship, priority, source FROM locations WHERE name = $1 FOR UPDATE",
+            )
+            .bind(location.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let row: Location = sqlx::query_as(
         "INSERT INTO locations (name, can_ship, priority, source) VALUES ($1, $2, $3, 'ops')
          ON CONFLICT (name) DO UPDATE
          SET can_ship = EXCLUDED.can_ship, priority = EXCLUDED.priority, updated_at = now()
@@ -507,9 +552,44 @@ async fn put_location(
     .bind(location.as_str())
     .bind(body.can_ship)
     .bind(i32::try_from(body.priority).unwrap_or(100))
-    .fetch_one(&api.pool)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(ApiJson(row))
+            audit
+                .clone()
+                .before(&before)
+                .after(&row)
+                .record(&mut tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, Problem>(ApiJson(row))
+        })
+        .await
+}
+
+/// Records a stock change made in `tx` in the audit trail, with on-hand units before and after as the
+/// change itself wrote them to `adjustments` (its row is the newest for the SKU and location: the stock
+/// row stays locked until `tx` ends).
+async fn record_stock_change(
+    tx: &mut sqlx::PgConnection,
+    audit: &AuditEntry,
+    sku: &Sku,
+    location: &LocationName,
+    reason: &str,
+) -> Result<(), Problem> {
+    let (before, after): (Option<i32>, Option<i32>) = sqlx::query_as(
+        "SELECT before, after FROM adjustments WHERE sku = $1 AND location = $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(sku.as_str())
+    .bind(location.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    audit
+        .clone()
+        .before(serde_json::json!({"onHand": before}))
+        .after(serde_json::json!({"onHand": after, "reason": reason}))
+        .record(tx)
+        .await?;
+    Ok(())
 }
 
 /// An order's reservation (ops).
