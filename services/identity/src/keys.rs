@@ -20,6 +20,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bazaar_platform::Problem;
+use bazaar_platform::audit::AuditEntry;
 use bazaar_platform::auth::{AuthConfig, Jwk, JwkSet, TokenSigner, Verifier};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -115,8 +116,9 @@ impl KeyRing {
         published_keys(&self.db).await
     }
 
-    /// Retires the active key and makes a fresh one active.
-    pub async fn rotate(&self) -> Result<Rotation> {
+    /// Retires the active key and makes a fresh one active, recording `audit` (who asked) in the same
+    /// transaction.
+    pub async fn rotate(&self, audit: &AuditEntry) -> Result<Rotation> {
         let signer = TokenSigner::generate()?;
         let mut tx = self.db.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -134,6 +136,12 @@ impl KeyRing {
         .fetch_optional(&mut *tx)
         .await?;
         insert_key(&mut tx, &signer).await?;
+        audit
+            .clone()
+            .before(serde_json::json!({"activeKid": retired.as_ref().map(|(kid, _)| kid)}))
+            .after(serde_json::json!({"activeKid": signer.kid()}))
+            .record(&mut tx)
+            .await?;
         tx.commit().await?;
         tracing::info!(new_kid = signer.kid(), retired_kid = ?retired.as_ref().map(|r| &r.0), "signing key rotated");
         self.reload_now().await?;

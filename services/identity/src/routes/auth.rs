@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use bazaar_platform::audit::{AuditEntry, RequestId};
 use bazaar_platform::auth::{CurrentUser, Role};
 use bazaar_platform::{ApiJson, Problem};
 use chrono::{DateTime, Utc};
@@ -389,9 +390,20 @@ pub async fn change_password(
 pub async fn rotate_keys(
     State(state): State<AppState>,
     user: CurrentUser,
-) -> Result<Json<RotationResponse>> {
+    request_id: RequestId,
+) -> std::result::Result<Json<RotationResponse>, Problem> {
     user.require(Role::Admin)?;
-    let rotation = state.keys.rotate().await?;
+    // Audited (`signing_key.rotate`) in the rotation's transaction, failures included.
+    let audit = AuditEntry::new(
+        &user,
+        &request_id,
+        "signing_key.rotate",
+        "signing_key",
+        "active",
+    );
+    let rotation = audit
+        .on_failure(&state.db, state.keys.rotate(&audit))
+        .await?;
     tracing::info!(by = %user.id, kid = %rotation.new_kid, "signing key rotated by an admin");
     Ok(Json(RotationResponse {
         kid: rotation.new_kid,

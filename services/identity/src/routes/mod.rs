@@ -56,7 +56,8 @@ pub fn router(state: AppState) -> OpenApiRouter {
             addresses::replace,
             addresses::delete
         ))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(bazaar_platform::audit::router("identity", state.db))
 }
 
 /// The address rate limits count against (see [`client_ip`]); `unknown` when the server was not given

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use bazaar_platform::audit::{AuditEntry, RequestId};
 use bazaar_platform::auth::{CurrentUser, Role};
 use bazaar_platform::{ApiJson, ApiPath, ApiQuery, Problem};
 use chrono::{DateTime, Utc};
@@ -190,21 +191,35 @@ pub async fn roles(
 pub async fn grant_role(
     State(state): State<AppState>,
     user: CurrentUser,
+    request_id: RequestId,
     ApiPath((id, role)): ApiPath<(Uuid, String)>,
-) -> Result<Json<RolesResponse>> {
+) -> std::result::Result<Json<RolesResponse>, Problem> {
     user.require(Role::Admin)?;
-    let role = parse_role(&role)?;
-    let admin = user_id(&user)?;
-    let target = UserId(id);
-    let mut tx = state.db.begin().await?;
-    if !users::exists(&mut tx, target).await? {
-        return Err(no_such_user());
-    }
-    users::grant(&mut tx, target, role, Some(admin)).await?;
-    let roles = users::roles(&mut *tx, target).await?;
-    tx.commit().await?;
-    tracing::info!(%admin, user = %target, %role, "role granted");
-    Ok(Json(RolesResponse { user_id: id, roles }))
+    // Audited (`role.grant`) with the change, refusals included.
+    let audit = AuditEntry::new(&user, &request_id, "role.grant", "user", id.to_string());
+    audit
+        .on_failure(&state.db, async {
+            let role = parse_role(&role)?;
+            let admin = user_id(&user)?;
+            let target = UserId(id);
+            let mut tx = state.db.begin().await?;
+            if !users::exists(&mut tx, target).await? {
+                return Err(no_such_user());
+            }
+            let before = users::roles(&mut *tx, target).await?;
+            users::grant(&mut tx, target, role, Some(admin)).await?;
+            let roles = users::roles(&mut *tx, target).await?;
+            audit
+                .clone()
+                .before(serde_json::json!({"roles": before}))
+                .after(serde_json::json!({"roles": roles, "granted": role}))
+                .record(&mut tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(%admin, user = %target, %role, "role granted");
+            Ok::<_, IdentityError>(Json(RolesResponse { user_id: id, roles }))
+        })
+        .await
 }
 
 /// Revokes a role (admins only); revoking a role not held changes nothing. The last admin keeps
@@ -229,21 +244,35 @@ pub async fn grant_role(
 pub async fn revoke_role(
     State(state): State<AppState>,
     user: CurrentUser,
+    request_id: RequestId,
     ApiPath((id, role)): ApiPath<(Uuid, String)>,
-) -> Result<Json<RolesResponse>> {
+) -> std::result::Result<Json<RolesResponse>, Problem> {
     user.require(Role::Admin)?;
-    let role = parse_role(&role)?;
-    let admin = user_id(&user)?;
-    let target = UserId(id);
-    let mut tx = state.db.begin().await?;
-    if !users::exists(&mut tx, target).await? {
-        return Err(no_such_user());
-    }
-    users::revoke(&mut tx, target, role).await?;
-    let roles = users::roles(&mut *tx, target).await?;
-    tx.commit().await?;
-    tracing::info!(%admin, user = %target, %role, "role revoked");
-    Ok(Json(RolesResponse { user_id: id, roles }))
+    // Audited (`role.revoke`) with the change, refusals included.
+    let audit = AuditEntry::new(&user, &request_id, "role.revoke", "user", id.to_string());
+    audit
+        .on_failure(&state.db, async {
+            let role = parse_role(&role)?;
+            let admin = user_id(&user)?;
+            let target = UserId(id);
+            let mut tx = state.db.begin().await?;
+            if !users::exists(&mut tx, target).await? {
+                return Err(no_such_user());
+            }
+            let before = users::roles(&mut *tx, target).await?;
+            users::revoke(&mut tx, target, role).await?;
+            let roles = users::roles(&mut *tx, target).await?;
+            audit
+                .clone()
+                .before(serde_json::json!({"roles": before}))
+                .after(serde_json::json!({"roles": roles, "revoked": role}))
+                .record(&mut tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(%admin, user = %target, %role, "role revoked");
+            Ok::<_, IdentityError>(Json(RolesResponse { user_id: id, roles }))
+        })
+        .await
 }
 
 fn parse_role(text: &str) -> Result<Role> {
