@@ -3,8 +3,6 @@
 //! stored; while PostgreSQL is down every component answers 503 with `Retry-After`, never 500; browsers on
 //! an allowed origin get CORS headers from every component.
 
-use std::time::Duration;
-
 use bazaar_devenv::LocalPostgres;
 use bazaar_platform::auth::{Role, TestIssuer};
 use bazaar_platform::component::ComponentSpec;
@@ -91,6 +89,17 @@ impl Shop {
     }
 }
 
+/// A request and what must come back: component, method, path, raw JSON body, status, a field the problem
+/// must name (empty: none).
+type Case = (
+    &'static str,
+    Method,
+    String,
+    Option<String>,
+    u16,
+    &'static str,
+);
+
 async fn count(pool: &sqlx::PgPool, table: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .fetch_one(pool)
@@ -106,7 +115,6 @@ async fn a_nul_character_is_refused_by_every_component_before_anything_is_stored
         json!({"name": "Sam", "line1": line1, "city": "San Francisco", "region": "CA",
                "postalCode": "94105", "country": "US"})
     };
-    // (component, method, path, raw JSON body, expected status, a field the problem must name)
     let nul = "\\u0000";
     let checkout = json!({
         "lines": [{"sku": "TR-42-BLK", "quantity": 1}],
@@ -114,7 +122,7 @@ async fn a_nul_character_is_refused_by_every_component_before_anything_is_stored
         "paymentToken": "tok_visa", "email": "sam@example.com", "couponCode": "SUMMER20"
     })
     .to_string();
-    let cases: Vec<(&str, Method, String, Option<String>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "catalog",
             Method::GET,

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::Verifier;
+use crate::config::ConfigError;
 use crate::kafka::{Kafka, Outbox};
 use crate::metrics::Metrics;
 
@@ -56,32 +57,67 @@ pub struct Context {
 }
 
 /// Component-specific settings, by type. Each component defines its own settings struct (clap `Args` with
-/// environment variables, plus `Default`); the binary parses and inserts them; the component reads its own
-/// with [`Settings::get`]. This keeps one configuration loader while components stay independent crates.
+/// environment variables); the binary parses and inserts them; the component reads its own with
+/// [`Settings::get`]. This keeps one configuration loader while components stay independent crates.
+///
+/// Defaults live in clap only. Settings a component asks for and nobody gave are an error (a component
+/// wired without its settings must not run on values nobody chose), except in [`Settings::clap_defaults`],
+/// which tests and tools use to get clap's defaults for whatever they do not set themselves.
 #[derive(Clone, Default)]
-pub struct Settings(Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
+pub struct Settings {
+    values: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// Whether a type nobody gave is parsed from an empty command line (clap's defaults).
+    clap_defaults: bool,
+}
 
 impl Settings {
     /// Adds (or replaces) the settings of one type.
     pub fn with<T: Any + Send + Sync>(self, value: T) -> Self {
-        let mut map = Arc::unwrap_or_clone(self.0);
+        let mut map = Arc::unwrap_or_clone(self.values);
         map.insert(TypeId::of::<T>(), Arc::new(value));
-        Settings(Arc::new(map))
+        Settings {
+            values: Arc::new(map),
+            clap_defaults: self.clap_defaults,
+        }
     }
 
-    /// The settings of type `T`, or its defaults when the binary gave none (tests, tools).
-    pub fn get<T: Any + Clone + Default>(&self) -> T {
-        self.0
+    /// No settings yet, and clap's defaults (with the environment, as the binary reads it) for every type
+    /// that is not given: for tests and tools that start components in-process.
+    pub fn clap_defaults() -> Self {
+        Settings {
+            values: Arc::default(),
+            clap_defaults: true,
+        }
+    }
+
+    /// The settings of type `T`: as given; else, with [`Settings::clap_defaults`], clap's defaults; else an
+    /// error naming the type, which stops the component's start.
+    pub fn get<T>(&self) -> Result<T, ConfigError>
+    where
+        T: Any + Clone + clap::Args + clap::FromArgMatches,
+    {
+        if let Some(value) = self
+            .values
             .get(&TypeId::of::<T>())
             .and_then(|value| value.downcast_ref::<T>())
-            .cloned()
-            .unwrap_or_default()
+        {
+            return Ok(value.clone());
+        }
+        if self.clap_defaults {
+            return crate::config::clap_defaults::<T>();
+        }
+        Err(ConfigError::Missing {
+            setting: std::any::type_name::<T>().to_owned(),
+            expected: "the component's settings, parsed by the binary (or given with \
+                       ServeConfig::with_settings / Settings::clap_defaults in tests and tools)"
+                .to_owned(),
+        })
     }
 }
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Settings({} types)", self.0.len())
+        write!(f, "Settings({} types)", self.values.len())
     }
 }
 

@@ -249,6 +249,24 @@ pub struct TelemetryConfig {
     pub log_filter: String,
 }
 
+/// `T` as an empty command line makes it: clap's defaults (and the environment, as the binary reads it).
+/// The defaults of every setting are written once, in the clap attributes; this is how code that is not the
+/// binary (tests, tools, [`crate::component::Settings::clap_defaults`]) gets them.
+pub fn clap_defaults<T: clap::Args + clap::FromArgMatches>() -> Result<T, ConfigError> {
+    let setting = || std::any::type_name::<T>().to_owned();
+    let command = T::augment_args(clap::Command::new("defaults").no_binary_name(true));
+    let matches = command
+        .try_get_matches_from(std::iter::empty::<String>())
+        .map_err(|error| ConfigError::Invalid {
+            setting: setting(),
+            problem: error.to_string(),
+        })?;
+    T::from_arg_matches(&matches).map_err(|error| ConfigError::Invalid {
+        setting: setting(),
+        problem: error.to_string(),
+    })
+}
+
 /// A setting that is missing or wrong, found when the process starts.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -344,6 +362,38 @@ mod tests {
                 .to_string();
             assert!(message.contains("--cors-origins"), "{message}");
         }
+    }
+
+    #[test]
+    fn clap_defaults_are_the_command_line_defaults() {
+        let kafka = clap_defaults::<KafkaConfig>().expect("defaults");
+        assert_eq!(kafka.partitions, 3);
+        assert_eq!(kafka.max_attempts, 5);
+        let db = clap_defaults::<DatabaseConfig>().expect("defaults");
+        assert_eq!(db.acquire_timeout_ms, 3_000);
+    }
+
+    #[test]
+    fn settings_nobody_gave_are_an_error_naming_the_type_unless_clap_defaults_were_asked_for() {
+        use crate::component::Settings;
+        let error = Settings::default()
+            .get::<KafkaConfig>()
+            .expect_err("missing settings fail")
+            .to_string();
+        assert!(error.contains("KafkaConfig"), "{error}");
+        let given = KafkaConfig {
+            partitions: 7,
+            ..clap_defaults().expect("defaults")
+        };
+        let settings = Settings::default().with(given);
+        assert_eq!(settings.get::<KafkaConfig>().expect("given").partitions, 7);
+        assert_eq!(
+            Settings::clap_defaults()
+                .get::<KafkaConfig>()
+                .expect("clap's defaults")
+                .partitions,
+            3
+        );
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl ServeConfig {
             },
             auth,
             migrate: true,
-            settings: Settings::default(),
+            settings: Settings::clap_defaults(),
         }
     }
 
@@ -255,7 +255,7 @@ pub async fn serve(
     // The web storefront at `/`, behind every API route (crate::storefront).
     if let Some(dir) = config
         .settings
-        .get::<crate::storefront::StorefrontConfig>()
+        .get::<crate::storefront::StorefrontConfig>()?
         .resolve()
     {
         tracing::info!(dir = %dir.display(), "serving the storefront at /");

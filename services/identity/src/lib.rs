@@ -47,9 +47,9 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
     start: |context| Box::pin(start(context)),
 };
 
-/// Reads [`IdentityConfig`] from the context's settings (the defaults when the binary gave none).
+/// Reads [`IdentityConfig`] from the context's settings; missing settings stop the start.
 async fn start(context: Context) -> Result<Running, BoxError> {
-    let config = context.settings.get::<IdentityConfig>();
+    let config = context.settings.get::<IdentityConfig>()?;
     start_with(context, config).await
 }
 

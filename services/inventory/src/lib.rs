@@ -44,7 +44,7 @@ pub const ORDER_CONSUMER: &str = "inventory-orders";
 pub const CATALOG_CONSUMER: &str = "inventory-catalog";
 
 async fn start(context: Context) -> Result<Running, BoxError> {
-    let settings = context.settings.get::<InventoryConfig>().settings();
+    let settings = context.settings.get::<InventoryConfig>()?.settings();
     start_with(context, settings).await
 }
 

@@ -50,7 +50,7 @@ impl FromStr for Secret {
 }
 
 /// Settings of the notification component; the binary flattens them into `serve` and `dev` and hands them
-/// to the component through `Context::settings` (defaults when none were given, e.g. in tests).
+/// to the component through `Context::settings` (clap's defaults in tests, through `Settings::clap_defaults`).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct NotificationConfig {
     /// Where messages go: `log` (written to the log) or `smtp`.

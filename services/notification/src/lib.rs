@@ -33,7 +33,7 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
 };
 
 async fn start(context: Context) -> Result<Running, BoxError> {
-    let config: NotificationConfig = context.settings.get();
+    let config: NotificationConfig = context.settings.get()?;
     let templates = templates::Templates::load()?;
     let transport = transport::from_config(&config)?;
     let sent = IntCounterVec::new(

@@ -53,7 +53,7 @@ pub struct AppState {
 }
 
 async fn start(context: Context) -> Result<Running, BoxError> {
-    let config: OrderConfig = context.settings.get();
+    let config: OrderConfig = context.settings.get()?;
     let catalog = CatalogClient::new(config.catalog_url.as_deref().unwrap_or(&context.local_url))?;
     let metrics = OrderMetrics::register(context.metrics.registry())?;
     let live = LiveUpdates::new();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Settings of the payment component; the binary flattens them into `serve` and `dev` and hands them to the
-/// component through `Context::settings` (defaults when none were given, e.g. in tests).
+/// component through `Context::settings` (clap's defaults in tests, through `Settings::clap_defaults`).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct PaymentConfig {
     /// Latency the simulated provider adds to every call, in milliseconds (fault drills).

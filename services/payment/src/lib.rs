@@ -44,7 +44,7 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
 pub const CONSUMER: &str = "payment";
 
 async fn start(context: Context) -> Result<Running, BoxError> {
-    let config: PaymentConfig = context.settings.get();
+    let config: PaymentConfig = context.settings.get()?;
     // The simulated provider stands for an external service with storage of its own, so its ledger has a
     // pool of its own too (the worker holds no connection of the component's pool while it calls).
     let provider = Arc::new(simulated::SimulatedProvider::new(

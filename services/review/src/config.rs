@@ -12,7 +12,7 @@ pub enum Moderation {
 }
 
 /// Settings of the review component; the binary flattens them into `serve` and `dev` and hands them to
-/// the component through `Context::settings` (defaults when none were given, e.g. in tests).
+/// the component through `Context::settings` (clap's defaults in tests, through `Settings::clap_defaults`).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct ReviewConfig {
     /// New and edited reviews: `publish` (listed at once) or `hold` (listed once staff publish them).

@@ -54,7 +54,7 @@ pub struct AppState {
 }
 
 async fn start(context: Context) -> Result<Running, BoxError> {
-    let config: ReviewConfig = context.settings.get();
+    let config: ReviewConfig = context.settings.get()?;
     let order_url = config
         .order_url
         .clone()

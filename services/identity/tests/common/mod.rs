@@ -122,7 +122,7 @@ impl Identity {
             verifier,
             outbox: Outbox::new("identity"),
             shutdown: CancellationToken::new(),
-            settings: Settings::default(),
+            settings: Settings::clap_defaults(),
             local_url: "http://127.0.0.1:0".to_owned(),
         };
         let app = Self::build(&context, &config).await;
