@@ -20,7 +20,24 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .with_state(pool)
 }
 
-/// One message sent.
+/// Where a message stands (see the `send` module for the guarantees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[sqlx(type_name = "delivery_state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Recorded, waiting to be sent (or to be tried again).
+    Pending,
+    /// Being handed to the transport.
+    Sending,
+    /// The transport took it.
+    Sent,
+    /// The transport refused it, or did not take it within the attempts.
+    Failed,
+    /// Interrupted mid-send: it may have left; it is not sent again.
+    Unknown,
+}
+
+/// One message: recorded with its event, then sent at most once.
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
@@ -28,7 +45,7 @@ pub struct Delivery {
     /// The event that caused it.
     pub event_id: String,
     pub event_type: String,
-    /// `order_placed`, `order_confirmed`, `order_cancelled`, `order_shipped`, `order_delivered`,
+    /// `order_placed`, `order_confirmed`, `order_cancelled`, `order_packed`, `order_shipped`, `order_delivered`,
     /// `payment_refunded`, `stock_low` or `welcome`.
     pub template: String,
     pub recipient: String,
@@ -38,7 +55,15 @@ pub struct Delivery {
     pub subject: String,
     pub body: String,
     pub order_id: Option<Uuid>,
-    pub sent_at: DateTime<Utc>,
+    pub state: DeliveryState,
+    /// Hand-overs to the transport so far.
+    pub attempts: i32,
+    /// Why the last attempt did not send it.
+    pub last_error: Option<String>,
+    /// When it was recorded with its event.
+    pub recorded_at: DateTime<Utc>,
+    /// When the transport took it.
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// A page of deliveries, newest first.
@@ -61,6 +86,8 @@ pub struct DeliveryQuery {
     pub order_id: Option<Uuid>,
     /// Only messages of this template.
     pub template: Option<String>,
+    /// Only messages in this state, e.g. `failed` or `unknown`.
+    pub state: Option<DeliveryState>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
@@ -98,10 +125,11 @@ async fn list_deliveries(
     }
     let mut items = sqlx::query_as::<_, Delivery>(
         "SELECT id, event_id, event_type, template, recipient, channel, transport, subject, body,
-                order_id, sent_at
+                order_id, state, attempts, last_error, recorded_at, sent_at
          FROM deliveries
          WHERE ($1::text IS NULL OR recipient = $1) AND ($2::uuid IS NULL OR order_id = $2)
            AND ($3::text IS NULL OR template = $3) AND ($4::uuid IS NULL OR id < $4)
+           AND ($6::delivery_state IS NULL OR state = $6)
          ORDER BY id DESC LIMIT $5",
     )
     .bind(query.recipient.as_deref())
@@ -109,6 +137,7 @@ async fn list_deliveries(
     .bind(query.template.as_deref())
     .bind(query.before)
     .bind(i64::from(limit) + 1)
+    .bind(query.state)
     .fetch_all(&pool)
     .await?;
     let more = items.len() > limit as usize;

@@ -121,6 +121,19 @@ pub struct NotificationConfig {
     #[arg(long = "smtp-timeout-secs", env = "NOTIFICATION_SMTP_TIMEOUT_SECS", value_name = "SECONDS",
           default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub smtp_timeout_secs: u64,
+
+    /// Attempts to send one message while the transport reports it not sent (server unreachable, 4xx),
+    /// before it is marked `failed`.
+    #[arg(long = "notification-max-attempts", env = "NOTIFICATION_MAX_ATTEMPTS", value_name = "N",
+          default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+
+    /// First pause before a message the transport did not take is tried again, in milliseconds; it
+    /// doubles with each attempt, up to five minutes.
+    #[arg(long = "notification-retry-backoff-ms", env = "NOTIFICATION_RETRY_BACKOFF_MS",
+          value_name = "MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub retry_backoff_ms: u64,
 }
 
 impl Default for NotificationConfig {
@@ -136,6 +149,8 @@ impl Default for NotificationConfig {
             smtp_username: None,
             smtp_password: None,
             smtp_timeout_secs: 10,
+            max_attempts: 8,
+            retry_backoff_ms: 1_000,
         }
     }
 }
@@ -151,6 +166,15 @@ impl NotificationConfig {
 
     pub fn smtp_timeout(&self) -> Duration {
         Duration::from_secs(self.smtp_timeout_secs)
+    }
+
+    pub fn retry_backoff(&self) -> Duration {
+        Duration::from_millis(self.retry_backoff_ms)
+    }
+
+    /// How long a claimed message may stay unconfirmed before its send counts as interrupted.
+    pub fn send_lease(&self) -> Duration {
+        self.smtp_timeout() * 2 + Duration::from_secs(30)
     }
 }
 

@@ -1,10 +1,12 @@
 //! The notification component: renders and sends email and SMS for order, payment, shipping, stock and account events.
 //!
-//! - Templates (MiniJinja, embedded from `templates/`) for order placed, confirmed, cancelled, shipped and
-//!   delivered, refunds, low stock (to ops) and welcome (on `user.registered`).
+//! - Templates (MiniJinja, embedded from `templates/`) for order placed, confirmed, cancelled, packed,
+//!   shipped and delivered, refunds, low stock (to ops) and welcome (on `user.registered`).
 //! - Transports: `log` (default) and SMTP (lettre); see [`NotificationConfig`].
-//! - One delivery per event, recipient and template, even under redelivery; the log is served to admins
-//!   at `/api/notifications/deliveries`.
+//! - At most one message per event, recipient and template, even under redelivery and across a crash
+//!   between sending and recording (recorded before sending, sent apart from the event's transaction: see
+//!   [`send`] for exactly what is guaranteed); the log, with each message's state, is served to admins at
+//!   `/api/notifications/deliveries`.
 //!
 //! Its schema's migrations live in `migrations/notification/`; it exposes its routes and background tasks through
 //! [`COMPONENT`] and touches no other component's schema.
@@ -12,6 +14,7 @@
 pub mod api;
 pub mod config;
 pub mod notify;
+pub mod send;
 pub mod templates;
 pub mod transport;
 
@@ -35,11 +38,13 @@ pub static COMPONENT: ComponentSpec = ComponentSpec {
 async fn start(context: Context) -> Result<Running, BoxError> {
     let config: NotificationConfig = context.settings.get()?;
     let templates = templates::Templates::load()?;
-    let transport = transport::from_config(&config)?;
+    let transport: std::sync::Arc<dyn transport::Transport> =
+        transport::from_config(&config)?.into();
     let sent = IntCounterVec::new(
         Opts::new(
             "bazaar_notifications_total",
-            "Notifications by template and outcome (sent, failed, duplicate)",
+            "Notifications by template and outcome (sent; retried, failed: the transport did not take \
+             it; unknown: interrupted mid-send, not resent; duplicate: recorded before)",
         ),
         &["template", "outcome"],
     )?;
@@ -48,6 +53,12 @@ async fn start(context: Context) -> Result<Running, BoxError> {
     }
     tracing::info!(transport = transport.name(), "notifications configured");
     let notifier = notify::Notifier::new(templates, transport, config.ops_emails.clone(), sent);
+    let sender = notifier.sender(
+        context.db.clone(),
+        config.max_attempts,
+        config.retry_backoff(),
+        config.send_lease(),
+    );
     // Order events and the rest apart, so that a refund waiting for its order's contact never holds up
     // the order topic.
     let orders = Consumer::new(
@@ -74,5 +85,9 @@ async fn start(context: Context) -> Result<Running, BoxError> {
         .with_task(Task::new(
             "notification-events",
             others.run(context.shutdown.clone()),
+        ))
+        .with_task(Task::new(
+            "notification-sender",
+            sender.run(context.shutdown.clone().cancelled_owned()),
         )))
 }

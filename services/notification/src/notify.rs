@@ -1,25 +1,30 @@
-//! Turns events into messages. Each message is recorded in `deliveries` in the inbox transaction before it
-//! is sent, under a unique (event, recipient, template): a redelivered or replayed event finds its row and
-//! sends nothing. A send that fails rolls the row back and the event is retried (then dead-lettered), so
-//! no message is dropped silently.
+//! Turns events into messages. Each message is rendered and recorded in `deliveries` (state `pending`) in
+//! the inbox transaction, under a unique (event, recipient, template): a redelivered or replayed event
+//! finds its row and records nothing. Nothing is sent here: [`crate::send::Sender`] sends recorded messages
+//! after that transaction committed, so a failed commit sends nothing, and a crash after a send never
+//! sends it again (see that module for exactly what is guaranteed).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bazaar_contracts::identity::UserRegistered;
 use bazaar_contracts::inventory::StockLow;
 use bazaar_contracts::order::{
-    Customer, OrderCancelled, OrderConfirmed, OrderDelivered, OrderId, OrderPlaced, OrderShipped,
+    Customer, OrderCancelled, OrderConfirmed, OrderDelivered, OrderId, OrderPacked, OrderPlaced,
+    OrderShipped,
 };
 use bazaar_contracts::payment::PaymentRefunded;
 use bazaar_contracts::{DomainEvent, Money};
 use bazaar_platform::kafka::{EventHandler, HandlerError, IncomingEvent};
 use prometheus::IntCounterVec;
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::send::Sender;
 use crate::templates::{Template, Templates};
-use crate::transport::{Email, Transport, TransportError};
+use crate::transport::Transport;
 
 /// Shared by the component's consumers; cheap to clone.
 #[derive(Clone)]
@@ -27,9 +32,11 @@ pub struct Notifier(Arc<Inner>);
 
 struct Inner {
     templates: Templates,
-    transport: Box<dyn Transport>,
+    transport: Arc<dyn Transport>,
     ops_emails: Vec<String>,
     sent: IntCounterVec,
+    /// Wakes the sender when a message was recorded (a hint: it also polls).
+    wake: Arc<Notify>,
 }
 
 /// What `payment_refunded.txt` is rendered with.
@@ -44,7 +51,7 @@ struct RefundMessage<'a> {
 impl Notifier {
     pub fn new(
         templates: Templates,
-        transport: Box<dyn Transport>,
+        transport: Arc<dyn Transport>,
         ops_emails: Vec<String>,
         sent: IntCounterVec,
     ) -> Self {
@@ -53,7 +60,28 @@ impl Notifier {
             transport,
             ops_emails,
             sent,
+            wake: Arc::new(Notify::new()),
         }))
+    }
+
+    /// The sender of the messages this notifier records: same transport and metric. `lease` is how long
+    /// a send may take before a claim still unconfirmed counts as interrupted.
+    pub fn sender(
+        &self,
+        pool: PgPool,
+        max_attempts: u32,
+        backoff: Duration,
+        lease: Duration,
+    ) -> Sender {
+        Sender {
+            pool,
+            transport: self.0.transport.clone(),
+            sent: self.0.sent.clone(),
+            max_attempts,
+            backoff,
+            lease,
+            wake: self.0.wake.clone(),
+        }
     }
 
     /// Tells the order's customer about an order event, remembering how to reach them.
@@ -70,7 +98,8 @@ impl Notifier {
             .await
     }
 
-    /// Renders and sends one message unless it was sent for this event before.
+    /// Renders and records one message for the sender, unless one was recorded for this event, recipient
+    /// and template before.
     async fn deliver(
         &self,
         tx: &mut PgConnection,
@@ -107,31 +136,12 @@ impl Notifier {
             self.count(template, "duplicate");
             tracing::info!(
                 template = template.name(),
-                "already sent for this event; not sending again"
+                "already recorded for this event; not sending again"
             );
             return Ok(());
         }
-        let email = Email {
-            to: recipient.to_owned(),
-            subject: rendered.subject,
-            body: rendered.body,
-        };
-        match self.0.transport.send(&email).await {
-            Ok(()) => {
-                self.count(template, "sent");
-                Ok(())
-            }
-            Err(error) => {
-                self.count(template, "failed");
-                tracing::warn!(template = template.name(), %error, "notification not sent");
-                Err(match error {
-                    TransportError::Invalid(reason) => HandlerError::permanent(reason),
-                    unavailable @ TransportError::Unavailable(_) => {
-                        HandlerError::transient(unavailable)
-                    }
-                })
-            }
-        }
+        self.0.wake.notify_one();
+        Ok(())
     }
 
     fn count(&self, template: Template, outcome: &str) {
@@ -180,6 +190,7 @@ about_order!(
     OrderPlaced,
     OrderConfirmed,
     OrderCancelled,
+    OrderPacked,
     OrderShipped,
     OrderDelivered
 );
@@ -206,6 +217,10 @@ impl EventHandler for Notifier {
             }
             OrderCancelled::TYPE => {
                 self.order_event::<OrderCancelled>(tx, event, Template::OrderCancelled)
+                    .await
+            }
+            OrderPacked::TYPE => {
+                self.order_event::<OrderPacked>(tx, event, Template::OrderPacked)
                     .await
             }
             OrderShipped::TYPE => {

@@ -11,6 +11,7 @@ pub enum Template {
     OrderPlaced,
     OrderConfirmed,
     OrderCancelled,
+    OrderPacked,
     OrderShipped,
     OrderDelivered,
     PaymentRefunded,
@@ -19,10 +20,11 @@ pub enum Template {
 }
 
 impl Template {
-    pub const ALL: [Template; 8] = [
+    pub const ALL: [Template; 9] = [
         Template::OrderPlaced,
         Template::OrderConfirmed,
         Template::OrderCancelled,
+        Template::OrderPacked,
         Template::OrderShipped,
         Template::OrderDelivered,
         Template::PaymentRefunded,
@@ -36,6 +38,7 @@ impl Template {
             Template::OrderPlaced => "order_placed",
             Template::OrderConfirmed => "order_confirmed",
             Template::OrderCancelled => "order_cancelled",
+            Template::OrderPacked => "order_packed",
             Template::OrderShipped => "order_shipped",
             Template::OrderDelivered => "order_delivered",
             Template::PaymentRefunded => "payment_refunded",
@@ -49,6 +52,7 @@ impl Template {
             Template::OrderPlaced => include_str!("../templates/order_placed.txt"),
             Template::OrderConfirmed => include_str!("../templates/order_confirmed.txt"),
             Template::OrderCancelled => include_str!("../templates/order_cancelled.txt"),
+            Template::OrderPacked => include_str!("../templates/order_packed.txt"),
             Template::OrderShipped => include_str!("../templates/order_shipped.txt"),
             Template::OrderDelivered => include_str!("../templates/order_delivered.txt"),
             Template::PaymentRefunded => include_str!("../templates/payment_refunded.txt"),

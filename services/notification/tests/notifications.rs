@@ -27,13 +27,14 @@ async fn every_template_renders_with_its_events_data() {
     let order = OrderId::new();
     h.publish(&placed(order, "BZ-1001")).await;
     h.publish(&confirmed(order, "BZ-1001")).await;
+    h.publish(&packed(order, "BZ-1001")).await;
     h.publish(&shipped(order, "BZ-1001")).await;
     h.publish(&delivered(order, "BZ-1001")).await;
     h.publish(&cancelled(order, "BZ-1001")).await;
     h.publish(&refunded(order)).await;
     h.publish(&stock_low()).await;
     h.publish(&registered()).await;
-    let rows = h.wait_deliveries(9).await;
+    let rows = h.wait_deliveries(10).await;
     let find =
         |template: &str| -> Vec<&Row> { rows.iter().filter(|r| r.template == template).collect() };
 
@@ -60,6 +61,16 @@ async fn every_template_renders_with_its_events_data() {
     let confirmed = find("order_confirmed")[0];
     assert_eq!(confirmed.subject, "Your order BZ-1001 is confirmed");
     assert!(confirmed.body.contains("237.19 USD"), "{}", confirmed.body);
+    let packed = find("order_packed")[0];
+    assert_eq!(
+        (packed.recipient.as_str(), packed.subject.as_str()),
+        (SHOPPER, "Your order BZ-1001 is packed")
+    );
+    assert!(
+        packed.body.contains("waits for the carrier"),
+        "{}",
+        packed.body
+    );
     let shipped = find("order_shipped")[0];
     assert!(
         shipped.body.contains("Parcelforce") && shipped.body.contains("PF123456789GB"),

@@ -10,7 +10,7 @@ use bazaar_contracts::identity::UserRegistered;
 use bazaar_contracts::inventory::StockLow;
 use bazaar_contracts::order::{
     CancellationReason, Customer, OrderCancelled, OrderConfirmed, OrderDelivered, OrderId,
-    OrderLine, OrderPlaced, OrderShipped, ShippingAddress,
+    OrderLine, OrderPacked, OrderPlaced, OrderShipped, ShippingAddress,
 };
 use bazaar_contracts::payment::PaymentRefunded;
 use bazaar_contracts::{Currency, DomainEvent, Envelope, Money};
@@ -108,7 +108,8 @@ impl Harness {
 
     pub async fn deliveries(&self) -> Vec<Row> {
         sqlx::query_as::<_, Row>(
-            "SELECT template, recipient, subject, body, transport FROM deliveries ORDER BY id",
+            "SELECT template, recipient, subject, body, transport FROM deliveries WHERE state = 'sent'
+             ORDER BY id",
         )
         .fetch_all(&self.db)
         .await
@@ -202,6 +203,14 @@ pub fn cancelled(order: OrderId, number: &str) -> OrderCancelled {
         detail: "You asked us to cancel it.".to_owned(),
         lines: lines(),
         restock: true,
+    }
+}
+
+pub fn packed(order: OrderId, number: &str) -> OrderPacked {
+    OrderPacked {
+        order_id: order,
+        order_number: number.to_owned(),
+        customer: customer(),
     }
 }
 
