@@ -69,6 +69,10 @@ pub struct LocationStock {
     pub available: i32,
     /// Whether online orders are served from this location.
     pub can_ship: bool,
+    /// On a change of stock: what the caller should know, e.g. that the catalog does not sell the SKU
+    /// (the change is recorded all the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl From<StockLevel> for LocationStock {
@@ -79,6 +83,7 @@ impl From<StockLevel> for LocationStock {
             reserved: level.reserved,
             available: level.on_hand - level.reserved,
             can_ship: level.can_ship,
+            warnings: level.warning.into_iter().collect(),
         }
     }
 }

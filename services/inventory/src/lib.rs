@@ -9,7 +9,10 @@
 //! - Saga (see [`saga`]): `order.placed` reserves every line or nothing (`inventory.reserved` /
 //!   `inventory.rejected`), `order.confirmed` commits (`inventory.committed`), `order.cancelled` releases or
 //!   restocks (`inventory.released`); a sweep expires reservations past their time to live.
-//! - Catalog: Store events keep the locations' `can_ship` in step with the Store resources.
+//! - Catalog: Store events keep the locations' `can_ship` in step with the Store resources; Product
+//!   events the SKUs the catalog sells. Stock set for a SKU the catalog does not sell is recorded and
+//!   answered with a warning (`warnings` in the answer), not refused: goods may arrive before their Product
+//!   is published, and what inventory knows of the catalog lags it.
 
 pub mod allocate;
 pub mod api;

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use bazaar_contracts::catalog::{StoreDeleted, StoreKind, StoreUpserted};
+use bazaar_contracts::catalog::{
+    ProductDeleted, ProductUpserted, StoreDeleted, StoreKind, StoreUpserted,
+};
 use bazaar_contracts::order::{OrderCancelled, OrderConfirmed, OrderPlaced};
 use bazaar_platform::kafka::{EventHandler, HandlerError, IncomingEvent};
 use sqlx::{PgConnection, PgPool};
@@ -39,7 +41,8 @@ impl EventHandler for OrderEvents {
 
 /// Projects the catalog's Stores into locations: a Store can ship online orders when it is active and a
 /// warehouse or a retail store with ship-from-store. A deleted Store stops shipping but keeps its stock
-/// rows (and history). Priorities stay what ops set.
+/// rows (and history). Priorities stay what ops set. Also projects the catalog's SKUs (`catalog_skus`),
+/// so that stock set for a SKU the catalog does not sell is answered with a warning.
 #[derive(Clone)]
 pub struct CatalogEvents;
 
@@ -50,6 +53,26 @@ impl EventHandler for CatalogEvents {
         tx: &mut PgConnection,
     ) -> Result<(), HandlerError> {
         let envelope = &event.envelope;
+        if envelope.is::<ProductUpserted>() {
+            let product: ProductUpserted = envelope.decode()?;
+            return project_skus(
+                tx,
+                &format!("{}/{}", product.namespace, product.name),
+                product.variants.iter().map(|v| v.sku.as_str()).collect(),
+                product.removed_skus.iter().map(|s| s.as_str()).collect(),
+            )
+            .await;
+        }
+        if envelope.is::<ProductDeleted>() {
+            let product: ProductDeleted = envelope.decode()?;
+            return project_skus(
+                tx,
+                &format!("{}/{}", product.namespace, product.name),
+                Vec::new(),
+                product.skus.iter().map(|s| s.as_str()).collect(),
+            )
+            .await;
+        }
         let (name, can_ship) = if envelope.is::<StoreUpserted>() {
             let store: StoreUpserted = envelope.decode()?;
             let can_ship =
@@ -73,6 +96,30 @@ impl EventHandler for CatalogEvents {
         .await?;
         Ok(())
     }
+}
+
+/// Records the SKUs a Product sells and forgets those it no longer does (unless another Product took
+/// them over meanwhile).
+async fn project_skus(
+    tx: &mut PgConnection,
+    product: &str,
+    sold: Vec<&str>,
+    gone: Vec<&str>,
+) -> Result<(), HandlerError> {
+    sqlx::query(
+        "INSERT INTO catalog_skus (sku, product) SELECT unnest($1::text[]), $2
+         ON CONFLICT (sku) DO UPDATE SET product = EXCLUDED.product, updated_at = now()",
+    )
+    .bind(&sold)
+    .bind(product)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM catalog_skus WHERE sku = ANY($1) AND product = $2")
+        .bind(&gone)
+        .bind(product)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// Expires due reservations every `interval` until `shutdown`.

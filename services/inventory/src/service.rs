@@ -410,11 +410,24 @@ impl Inventory {
         self.audit(tx, change, Some(location), kind, Some(before), Some(after))
             .await?;
         self.review_low_stock(tx, &[sku.to_owned()]).await?;
+        let sold: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM catalog_skus WHERE sku = $1)")
+                .bind(sku)
+                .fetch_one(&mut *tx)
+                .await?;
+        let warning = (!sold).then(|| {
+            tracing::warn!(sku, location, "stock set for a SKU the catalog does not sell");
+            format!(
+                "The catalog does not sell {sku} (no Product lists it, or inventory has not learnt of it yet): \
+                 the stock is recorded, but shoppers cannot order it until a Product lists the SKU."
+            )
+        });
         Ok(StockLevel {
             location: location.to_owned(),
             on_hand: after,
             reserved,
             can_ship,
+            warning,
         })
     }
 
@@ -534,6 +547,10 @@ pub struct StockLevel {
     pub on_hand: i32,
     pub reserved: i32,
     pub can_ship: bool,
+    /// Set by a change of stock when the catalog does not sell the SKU (as far as inventory has learnt
+    /// from catalog events): the change is kept, and the caller told.
+    #[sqlx(default)]
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
