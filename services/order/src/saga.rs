@@ -10,13 +10,21 @@
 //!
 //! An event that finds the order in a state where it means nothing (a late or repeated one) is logged and
 //! ignored: the compensations triggered by the order's own events cover it.
+//!
+//! `payment.attention_needed` changes no state: it is recorded and shown on the order until a capture, void
+//! or refund of that payment succeeds (see [`attention`]).
+
+pub mod attention;
 
 use bazaar_contracts::DomainEvent;
 use bazaar_contracts::inventory::{
     InventoryRejected, InventoryReleased, InventoryReserved, ReleaseReason,
 };
 use bazaar_contracts::order::{CancellationReason, OrderConfirmed, OrderId, PaymentRequested};
-use bazaar_contracts::payment::{PaymentAuthorized, PaymentFailed};
+use bazaar_contracts::payment::{
+    PaymentAttentionNeeded, PaymentAuthorized, PaymentCaptured, PaymentFailed, PaymentRefunded,
+    PaymentVoided,
+};
 use bazaar_platform::kafka::{EventHandler, HandlerError, IncomingEvent, Outbox};
 use sqlx::PgConnection;
 
@@ -110,7 +118,28 @@ impl EventHandler for Saga {
                 let failed: PaymentFailed = envelope.decode()?;
                 self.payment_failed(tx, &failed, &cause).await?;
             }
-            // Other events on these topics (commits, captures, stock signals) need nothing from the saga.
+            PaymentAttentionNeeded::TYPE => {
+                let stuck: PaymentAttentionNeeded = envelope.decode()?;
+                if attention::record(tx, &stuck).await? {
+                    tracing::warn!(order_id = %stuck.order_id, operation = ?stuck.operation,
+                        detail = stuck.detail, "payment needs attention");
+                } else {
+                    tracing::warn!(order_id = %stuck.order_id, cause, "event for an unknown order ignored");
+                }
+            }
+            PaymentCaptured::TYPE => {
+                let captured: PaymentCaptured = envelope.decode()?;
+                attention::settled(tx, captured.order_id.0, captured.payment_id).await?;
+            }
+            PaymentVoided::TYPE => {
+                let voided: PaymentVoided = envelope.decode()?;
+                attention::settled(tx, voided.order_id.0, voided.payment_id).await?;
+            }
+            PaymentRefunded::TYPE => {
+                let refunded: PaymentRefunded = envelope.decode()?;
+                attention::settled(tx, refunded.order_id.0, refunded.payment_id).await?;
+            }
+            // Other events on these topics (commits, stock signals) need nothing from the saga.
             _ => {}
         }
         Ok(())

@@ -284,6 +284,7 @@ async fn a_paid_order_is_confirmed_shipped_and_delivered_with_stock_payment_and_
         &[
             "order_confirmed",
             "order_delivered",
+            "order_packed",
             "order_placed",
             "order_shipped",
         ],
@@ -942,4 +943,45 @@ async fn metrics_text(saga: &Saga) -> String {
         .text()
         .await
         .expect("metrics text")
+}
+
+#[tokio::test]
+async fn a_capture_that_keeps_failing_shows_payment_needs_attention_on_the_order() {
+    let payment = bazaar_payment::PaymentConfig {
+        retry_backoff_ms: 20,
+        max_tries: 2,
+        ..bazaar_payment::PaymentConfig::default()
+    };
+    let saga = Saga::open_with(&EVERYTHING, |config| config.with_settings(payment)).await;
+    saga.stock("RR-42", 2).await;
+    // The provider authorizes, then every capture of it meets an outage.
+    let id = saga.buy("sam", "k-att", 1, "tok_settle_unavailable").await;
+    saga.settles(&id, "confirmed").await;
+
+    let order = eventually("payment needs attention on the order", || async {
+        let order = saga.order(&id).await;
+        order.get("paymentAttention").is_some().then_some(order)
+    })
+    .await;
+    let attention = &order["paymentAttention"];
+    assert_eq!(attention["operation"], "capture", "{order}");
+    assert_eq!(attention["tries"], 2);
+    assert!(attention["since"].is_string());
+    assert_eq!(
+        order["state"], "confirmed",
+        "the order's state does not change"
+    );
+    let sam = saga.shop.token("sam", &[Role::Customer]);
+    let own = saga
+        .shop
+        .get(&format!("/api/orders/{id}"), Some(&sam), &[])
+        .await;
+    assert_eq!(own.body["paymentAttention"]["operation"], "capture");
+
+    // A healthy order shows nothing.
+    let fine = saga.buy("sam", "k-fine", 1, "tok_visa").await;
+    saga.settles(&fine, "confirmed").await;
+    saga.captured(&fine).await;
+    assert!(saga.order(&fine).await.get("paymentAttention").is_none());
+    saga.shop.close().await;
 }

@@ -150,6 +150,10 @@ pub struct OrderView {
     pub tracking_number: Option<String>,
     pub placed_at: DateTime<Utc>,
     pub history: Vec<TransitionView>,
+    /// Present while payment work for this order (a capture, void, refund, or releasing a hold) kept
+    /// failing and waits for ops: "payment needs attention".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_attention: Option<crate::saga::attention::PaymentAttentionView>,
 }
 
 /// The order as its owner (or staff) sees it.
@@ -195,6 +199,7 @@ pub async fn view(conn: &mut PgConnection, order: &OrderRow) -> Result<OrderView
         tracking_number: order.tracking_number.clone(),
         placed_at: order.created_at,
         history,
+        payment_attention: crate::saga::attention::load(conn, order.id).await?,
     })
 }
 
