@@ -88,6 +88,7 @@ async fn serve_all_starts_every_component_and_metrics_show_red_metrics_after_a_r
         "inventory",
         "payment",
         "notification",
+        "review",
     ] {
         assert!(
             body.contains(&format!("\"postgres:{component}\":\"ok\"")),
