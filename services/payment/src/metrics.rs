@@ -6,7 +6,8 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct PaymentMetrics {
-    /// Provider calls by operation and result (`succeeded`, `declined`, `timed_out`, ...).
+    /// Provider calls by operation (`authorize`, `capture`, `void`, `refund`, and a reconciliation's
+    /// `reconcile_authorize` and `reconcile_void`) and result (`succeeded`, `declined`, `timed_out`, ...).
     pub outcomes: IntCounterVec,
     /// Provider call latency by provider and operation.
     pub provider_latency: HistogramVec,

@@ -250,6 +250,7 @@ impl Worker {
                 let call = self
                     .call(
                         Operation::Authorize,
+                        "authorize",
                         Operation::Authorize.idempotency_key(order_id, attempt),
                         |key| {
                             Ok(self.provider.authorize(AuthorizeRequest {
@@ -300,6 +301,7 @@ impl Worker {
                 let call = self
                     .call(
                         operation,
+                        operation.as_str(),
                         operation.idempotency_key(order_id, payment.attempt),
                         |key| {
                             let request = FollowUpRequest {
@@ -336,6 +338,7 @@ impl Worker {
                         let replay = self
                             .call(
                                 Operation::Authorize,
+                                "reconcile_authorize",
                                 Operation::Authorize.idempotency_key(order_id, payment.attempt),
                                 |key| {
                                     Ok(self.provider.authorize(AuthorizeRequest {
@@ -361,6 +364,7 @@ impl Worker {
                 let void = self
                     .call(
                         Operation::Void,
+                        "reconcile_void",
                         Operation::Void.idempotency_key(order_id, payment.attempt),
                         |key| {
                             Ok(self.provider.void(FollowUpRequest {
@@ -381,10 +385,13 @@ impl Worker {
         }
     }
 
-    /// Calls the provider under the configured timeout, recording latency and outcome in the metrics.
+    /// Calls the provider under the configured timeout, recording latency and outcome in the metrics
+    /// under `label` (the operation, or `reconcile_authorize` / `reconcile_void` for a reconciliation's
+    /// calls, so that asking a timed-out authorization again does not count as a new authorization).
     async fn call<'a, F>(
         &'a self,
         operation: Operation,
+        label: &'static str,
         key: String,
         request: impl FnOnce(String) -> Result<F, WorkerError>,
     ) -> Result<Call, WorkerError>
@@ -400,7 +407,7 @@ impl Worker {
         let latency = started.elapsed();
         self.metrics
             .provider_latency
-            .with_label_values(&[self.provider.name(), operation.as_str()])
+            .with_label_values(&[self.provider.name(), label])
             .observe(latency.as_secs_f64());
         let result = match &outcome {
             Ok(_) => AttemptResult::Succeeded,
@@ -408,7 +415,7 @@ impl Worker {
         };
         self.metrics
             .outcomes
-            .with_label_values(&[operation.as_str(), result.as_str()])
+            .with_label_values(&[label, result.as_str()])
             .inc();
         Ok(Call {
             operation,
