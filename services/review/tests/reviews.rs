@@ -542,3 +542,41 @@ async fn text_is_limited_and_kept_as_plain_text_and_writes_are_rate_limited() {
     assert_eq!(other.status, StatusCode::CREATED, "limits are per shopper");
     shop.stop().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let shop = Harness::start(ReviewConfig::default()).await;
+    let doc = shop.get("/api/review/openapi.json", None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let paths = doc.body["paths"].as_object().expect("paths");
+    for (path, methods) in [
+        ("/api/reviews/products/{slug}", &["get"][..]),
+        ("/api/reviews/products/{slug}/summary", &["get"]),
+        (
+            "/api/reviews/products/{slug}/mine",
+            &["get", "put", "delete"],
+        ),
+        ("/api/reviews/{id}/helpful", &["put", "delete"]),
+        ("/api/reviews/{id}/reports", &["post"]),
+        ("/api/reviews/moderation", &["get"]),
+        ("/api/reviews/{id}/hide", &["post"]),
+        ("/api/reviews/{id}/publish", &["post"]),
+        ("/api/wishlist", &["get"]),
+        ("/api/wishlist/items/{sku}", &["put", "delete"]),
+        ("/api/wishlist/items/{sku}/to-cart", &["post"]),
+        ("/api/wishlist/items/{sku}/from-cart", &["post"]),
+        ("/api/wishlist/share", &["put", "delete"]),
+        ("/api/wishlists/shared/{token}", &["get"]),
+        ("/api/review/audit", &["get"]),
+    ] {
+        for method in methods {
+            assert!(
+                paths.get(path).and_then(|p| p.get(*method)).is_some(),
+                "{method} {path} is not in the document: {:?}",
+                paths.keys().collect::<Vec<_>>()
+            );
+        }
+    }
+    assert_eq!(paths.len(), 15, "every route is listed above");
+    shop.stop().await;
+}
