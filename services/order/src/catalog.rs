@@ -1,10 +1,12 @@
-//! The catalog prices everything the order component sells: carts and checkouts are quoted by
-//! `POST /api/catalog/quote`, so prices and promotions are never taken from a client.
+//! The catalog prices everything the order component sells: carts are quoted by `POST /api/catalog/quote`
+//! and checkouts by `PUT /api/catalog/redemptions/{orderId}` (which also reserves the uses of the
+//! promotions applied), so prices and promotions are never taken from a client.
 
 use std::time::Duration;
 
 use bazaar_contracts::quote::{Quote, QuoteRequest};
 use bazaar_platform::telemetry::{TRACEPARENT, current_traceparent};
+use uuid::Uuid;
 
 use crate::error::OrderError;
 
@@ -36,7 +38,60 @@ impl CatalogClient {
         request: &QuoteRequest,
         authorization: Option<&str>,
     ) -> Result<Quote, OrderError> {
-        let mut call = self.http.post(&self.quote_url).json(request);
+        let call = self.http.post(&self.quote_url).json(request);
+        self.priced(call, authorization).await
+    }
+
+    /// Prices a checkout's `request` and reserves a use of each promotion it applies for `order_id`
+    /// (`PUT /api/catalog/redemptions/{orderId}`), so that usage limits hold however many checkouts are in
+    /// flight. The reservation becomes a redemption when the catalog reads the order's `order.placed`;
+    /// [`release`](Self::release) gives it back if the order is not placed.
+    pub async fn reserve(
+        &self,
+        order_id: Uuid,
+        request: &QuoteRequest,
+        authorization: Option<&str>,
+    ) -> Result<Quote, OrderError> {
+        let call = self
+            .http
+            .put(format!(
+                "{}/api/catalog/redemptions/{order_id}",
+                self.base_url
+            ))
+            .json(request);
+        self.priced(call, authorization).await
+    }
+
+    /// Gives back what [`reserve`](Self::reserve) reserved for `order_id`.
+    pub async fn release(
+        &self,
+        order_id: Uuid,
+        authorization: Option<&str>,
+    ) -> Result<(), OrderError> {
+        let mut call = self.http.delete(format!(
+            "{}/api/catalog/redemptions/{order_id}",
+            self.base_url
+        ));
+        if let Some(authorization) = authorization {
+            call = call.header(reqwest::header::AUTHORIZATION, authorization);
+        }
+        let response = call
+            .send()
+            .await
+            .map_err(|e| OrderError::CatalogUnavailable(e.to_string()))?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status => Err(OrderError::CatalogUnavailable(format!(
+                "{status} releasing a reservation"
+            ))),
+        }
+    }
+
+    async fn priced(
+        &self,
+        mut call: reqwest::RequestBuilder,
+        authorization: Option<&str>,
+    ) -> Result<Quote, OrderError> {
         if let Some(authorization) = authorization {
             call = call.header(reqwest::header::AUTHORIZATION, authorization);
         }

@@ -95,7 +95,7 @@ async fn checkout(
         .await?
         {
             Claim::Placed(order_id) => {
-                let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+                let mut conn = state.db.acquire().await?;
                 return accepted(&mut conn, order_id).await;
             }
             Claim::Mine(attempt) => attempt,
@@ -118,8 +118,19 @@ async fn checkout(
             // Another attempt took the key over (this one was presumed dead): answer with its order.
             Ok(None) => continue,
             Err(error) => {
+                // The key is given up, and with it whatever the catalog reserved for the order. Only while
+                // the claim is still this attempt's: one that took it over places the same order id.
                 match idempotency::abandon(&state.db, &attempt).await {
-                    Ok(_) => {}
+                    Ok(true) => {
+                        let authorization = crate::catalog::authorization(&headers);
+                        if let Err(release) =
+                            state.catalog.release(attempt.order_id, authorization).await
+                        {
+                            tracing::warn!(%release, order_id = %attempt.order_id,
+                                "a failed checkout's promotion uses stay reserved until the reservation expires");
+                        }
+                    }
+                    Ok(false) => {}
                     Err(abandon) => {
                         tracing::warn!(%abandon, "a failed checkout's key stays claimed until it is stale");
                     }
@@ -210,9 +221,11 @@ impl Placing<'_> {
         drop(conn);
 
         let address = &request.shipping_address;
+        // Priced with the uses of its promotions reserved for this order: limits hold exactly.
         let quote = state
             .catalog
-            .quote(
+            .reserve(
+                attempt.order_id,
                 &QuoteRequest {
                     currency: currency.clone(),
                     lines,

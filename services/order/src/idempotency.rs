@@ -6,7 +6,7 @@
 //!
 //! - the attempt places the order and marks the claim completed in the order's own transaction
 //!   ([`complete`]); a retry that finds a completed claim answers with its order;
-//! - a retry that finds the claim in progress waits (polling, holding no connection) for up to
+//! - a retry that finds the claim in progress waits (polling with back-off, holding no connection) for up to
 //!   [`RETRY_WAIT`], then answers 409 with `Retry-After` ([`OrderError::CheckoutInProgress`]);
 //! - an attempt that fails (an empty cart, a refused quote, an outage) deletes its claim ([`abandon`]), so
 //!   a later retry runs again and meets the same refusal or succeeds;
@@ -29,7 +29,8 @@ pub const RETRY_WAIT: Duration = Duration::from_secs(10);
 /// How old an unfinished claim must be before a retry takes it over (its process is presumed dead). Longer
 /// than any attempt can take: the catalog call times out after 5 s, a connection wait after 3 s.
 pub const STALE_AFTER: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_millis(25);
+const POLL: Duration = Duration::from_millis(20);
+const MAX_POLL: Duration = Duration::from_millis(250);
 
 #[derive(sqlx::FromRow)]
 struct ClaimRow {
@@ -68,8 +69,16 @@ pub async fn claim(
     wait: Duration,
 ) -> Result<Claim, OrderError> {
     let deadline = Instant::now() + wait;
+    let mut pause = POLL;
     loop {
-        let mut conn = pool.acquire().await?;
+        let mut conn = match pool.acquire().await {
+            Ok(conn) => conn,
+            // A waiter that cannot get a connection keeps waiting: the attempt it waits for may need one.
+            Err(sqlx::Error::PoolTimedOut) if pause > POLL && Instant::now() < deadline => {
+                continue;
+            }
+            Err(error) => return Err(error.into()),
+        };
         let attempt = Attempt {
             user_id: user_id.to_owned(),
             key: key.to_owned(),
@@ -138,7 +147,9 @@ pub async fn claim(
         if Instant::now() >= deadline {
             return Err(OrderError::CheckoutInProgress);
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(pause).await;
+        // Retries back off, so that many of them do not crowd out the attempt they wait for.
+        pause = (pause * 2).min(MAX_POLL);
     }
 }
 

@@ -10,6 +10,8 @@
 //! - [`promotions`]: `GET /promotions`, the running automatic ones.
 //! - [`coupons`]: `GET /coupons/{code}`.
 //! - [`quote`]: `POST /quote`, the priced cart.
+//! - [`reservations`]: `PUT`/`DELETE /redemptions/{orderId}`, a checkout's priced cart with its promotions'
+//!   uses reserved, and giving them back.
 //!
 //! This module holds what they share: the state, the cached-read helper and the parsers of currencies,
 //! amounts and destinations.
@@ -19,6 +21,7 @@ pub mod coupons;
 pub mod products;
 pub mod promotions;
 pub mod quote;
+pub mod reservations;
 pub mod shipping;
 pub mod stores;
 
@@ -70,6 +73,7 @@ pub fn router(state: CatalogState) -> OpenApiRouter {
         .routes(routes!(promotions::list_promotions))
         .routes(routes!(coupons::check_coupon))
         .routes(routes!(quote::quote))
+        .routes(routes!(reservations::reserve, reservations::release))
         .with_state(state)
 }
 
@@ -217,14 +221,19 @@ async fn usage_for_quote(
     coupon_code: Option<&str>,
     customer: Option<&str>,
 ) -> Result<BTreeMap<String, Usage>, Problem> {
+    let limited = limited_promotions(promotions, coupon_code);
+    redemptions::usage_for(&state.db, &limited, customer)
+        .await
+        .map_err(Problem::from)
+}
+
+/// The promotions a quote considers (the automatic ones and the coupon's) that have usage limits.
+fn limited_promotions(promotions: &[Promotion], coupon_code: Option<&str>) -> Vec<String> {
     let coupon = coupon_code.map(normalize_code);
-    let limited: Vec<String> = promotions
+    promotions
         .iter()
         .filter(|p| p.limits.total_uses.is_some() || p.limits.per_customer.is_some())
         .filter(|p| p.is_automatic() || (coupon.is_some() && p.normalized_code() == coupon))
         .map(Promotion::key)
-        .collect();
-    redemptions::usage_for(&state.db, &limited, customer)
-        .await
-        .map_err(Problem::from)
+        .collect()
 }

@@ -1,5 +1,8 @@
 //! `POST /api/catalog/quote`: the priced cart.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -11,8 +14,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{CatalogState, fail_on, parse_currency, parse_destination, reference, usage_for_quote};
-use crate::pricing::{self, LineRequest, PricingData, Quote, QuoteRequest};
-use crate::read;
+use crate::model::Product;
+use crate::pricing::{self, LineRequest, PricingData, Quote, QuoteRequest, Usage};
+use crate::read::{self, Reference};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -122,6 +126,48 @@ fn quote_request(body: &QuoteBody) -> Result<QuoteRequest, Problem> {
     })
 }
 
+/// A cart to price with what the catalog knows of it, read before any usage is.
+pub(super) struct Cart {
+    pub request: QuoteRequest,
+    pub reference: Arc<Reference>,
+    products: Vec<Product>,
+}
+
+impl Cart {
+    pub async fn read(state: &CatalogState, body: &QuoteBody) -> Result<Self, Problem> {
+        let request = quote_request(body)?;
+        let reference = reference(state).await?;
+        let skus: Vec<String> = request
+            .lines
+            .iter()
+            .map(|l| l.sku.as_str().to_owned())
+            .collect();
+        let products = read::products_for_skus(&state.db, &skus).await?;
+        Ok(Self {
+            request,
+            reference,
+            products,
+        })
+    }
+
+    /// The quote, given the usage of the limited promotions.
+    pub fn price(&self, usage: &BTreeMap<String, Usage>) -> Result<Quote, Problem> {
+        let data = PricingData {
+            products: &self.products,
+            promotions: &self.reference.promotions,
+            fulfillments: &self.reference.fulfillments,
+            stores: &self.reference.stores,
+            usage,
+        };
+        pricing::quote(&self.request, &data, Utc::now()).map_err(|e| {
+            Problem::validation(vec![FieldError::new(
+                "lines",
+                format!("{e}; order fewer or cheaper items"),
+            )])
+        })
+    }
+}
+
 /// Prices a cart: list prices, promotions (automatic and one coupon), shipping and total. Unavailable
 /// SKUs are flagged, not dropped. Deterministic for the same catalog and time.
 #[utoipa::path(
@@ -139,37 +185,18 @@ pub async fn quote(
     shopper: Option<CurrentUser>,
     ApiJson(body): ApiJson<QuoteBody>,
 ) -> Result<Response, Problem> {
-    let request = quote_request(&body)?;
+    let cart = Cart::read(&state, &body).await?;
     // Per-customer limits are checked for the signed-in shopper only: naming a customer in the body
     // would let anyone probe whether someone else has used a promotion.
     let customer_id = shopper.map(|user| user.id);
-    let reference = reference(&state).await?;
-    let skus: Vec<String> = request
-        .lines
-        .iter()
-        .map(|l| l.sku.as_str().to_owned())
-        .collect();
-    let products = read::products_for_skus(&state.db, &skus).await?;
     let usage = usage_for_quote(
         &state,
-        &reference.promotions,
-        request.coupon_code.as_deref(),
+        &cart.reference.promotions,
+        cart.request.coupon_code.as_deref(),
         customer_id.as_deref(),
     )
     .await?;
-    let data = PricingData {
-        products: &products,
-        promotions: &reference.promotions,
-        fulfillments: &reference.fulfillments,
-        stores: &reference.stores,
-        usage: &usage,
-    };
-    let quote = pricing::quote(&request, &data, Utc::now()).map_err(|e| {
-        Problem::validation(vec![FieldError::new(
-            "lines",
-            format!("{e}; order fewer or cheaper items"),
-        )])
-    })?;
+    let quote = cart.price(&usage)?;
     Ok((
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
         ApiJson(quote),
