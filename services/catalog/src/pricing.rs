@@ -234,12 +234,18 @@ pub struct Quote {
     pub notices: Vec<String>,
 }
 
+/// A line being priced.
 struct Line<'a> {
     product: Option<&'a Product>,
+    /// The unit list price (0 when unavailable).
     unit: i64,
+    /// Unit price × quantity (0 when unavailable).
     gross: i64,
+    /// What is left of `gross` after the promotions applied so far.
     remaining: i64,
-    available: bool,
+    /// Why the line cannot be bought, if it cannot.
+    unavailable: Option<LineStatus>,
+    /// (promotion index, amount) taken off by each promotion.
     discounts: Vec<(usize, i64)>,
 }
 
@@ -285,7 +291,7 @@ pub fn coupon_message(status: CouponStatus) -> &'static str {
     }
 }
 
-/// Prices `request` against `data` at `now`.
+/// Prices `request` against `data` at `now`: the steps of the module documentation, one function each.
 pub fn quote(
     request: &QuoteRequest,
     data: &PricingData<'_>,
@@ -294,8 +300,54 @@ pub fn quote(
     let currency = request.currency;
     let money = |minor: i64| Money::from_minor(minor, currency);
 
-    let mut unavailable = Vec::with_capacity(request.lines.len());
-    let mut lines: Vec<Line<'_>> = Vec::with_capacity(request.lines.len());
+    let (mut lines, subtotal) = price_lines(request, data)?;
+    let (candidates, coupon_index, mut coupon) = candidates(request, data, now);
+    let promoted = apply_promotions(
+        request,
+        data,
+        &mut lines,
+        subtotal,
+        &candidates,
+        coupon_index,
+        &mut coupon,
+    )?;
+
+    let discount = subtotal
+        - lines
+            .iter()
+            .map(|l| l.remaining)
+            .try_fold(0i64, i64::checked_add)
+            .ok_or(PricingError::Overflow)?;
+    let merchandise = subtotal - discount;
+    let shipped = ship(request, data, money(merchandise), promoted.free_shipping);
+    let shipping_price = shipped.chosen.as_ref().map_or(0, |s| s.price.minor());
+    let total = merchandise
+        .checked_add(shipping_price)
+        .ok_or(PricingError::Overflow)?;
+
+    Ok(Quote {
+        currency: currency.code().to_owned(),
+        lines: quoted_lines(request, data, &lines),
+        subtotal: money(subtotal),
+        discount: money(discount),
+        promotions: applied_promotions(request, data, &lines, &promoted),
+        coupon,
+        shipping_options: shipped.options,
+        shipping: shipped.chosen,
+        shipping_total: money(shipping_price),
+        total: money(total),
+        notices: shipped.notices,
+    })
+}
+
+/// Rule 1: each line at its variant's list price, or flagged unavailable; and the subtotal of the
+/// available lines.
+fn price_lines<'a>(
+    request: &QuoteRequest,
+    data: &PricingData<'a>,
+) -> Result<(Vec<Line<'a>>, i64), PricingError> {
+    let currency = request.currency;
+    let mut lines: Vec<Line<'a>> = Vec::with_capacity(request.lines.len());
     for requested in &request.lines {
         let product = data
             .products
@@ -303,26 +355,25 @@ pub fn quote(
             .find(|p| p.variant(&requested.sku).is_some());
         let variant = product.and_then(|p| p.variant(&requested.sku));
         let price = variant.and_then(|v| v.price_in(currency));
-        let reason = match (product, price) {
+        let unavailable = match (product, price) {
             (None, _) => Some(LineStatus::UnknownSku),
             (Some(p), _) if !p.is_active() => Some(LineStatus::NotForSale),
             (Some(_), None) => Some(LineStatus::NoPriceInCurrency),
             _ => None,
         };
         let unit = price.map_or(0, Money::minor);
-        let gross = if reason.is_none() {
+        let gross = if unavailable.is_none() {
             unit.checked_mul(i64::from(requested.quantity))
                 .ok_or(PricingError::Overflow)?
         } else {
             0
         };
-        unavailable.push(reason);
         lines.push(Line {
             product,
             unit,
             gross,
             remaining: gross,
-            available: reason.is_none(),
+            unavailable,
             discounts: Vec::new(),
         });
     }
@@ -330,8 +381,16 @@ pub fn quote(
         .iter()
         .try_fold(0i64, |sum, l| sum.checked_add(l.gross))
         .ok_or(PricingError::Overflow)?;
+    Ok((lines, subtotal))
+}
 
-    // Candidates: automatic promotions that are running, and the coupon.
+/// Rule 2: the running automatic promotions under their limits and the coupon, in the order they are
+/// tried; with the coupon's index among `data.promotions` (when it may be tried) and its outcome so far.
+fn candidates(
+    request: &QuoteRequest,
+    data: &PricingData<'_>,
+    now: DateTime<Utc>,
+) -> (Vec<usize>, Option<usize>, Option<CouponOutcome>) {
     let mut coupon: Option<CouponOutcome> = None;
     let mut coupon_index: Option<usize> = None;
     if let Some(code) = &request.coupon_code {
@@ -368,13 +427,34 @@ pub fn quote(
             .then(pa.namespace.cmp(&pb.namespace))
             .then(pa.name.cmp(&pb.name))
     });
+    (candidates, coupon_index, coupon)
+}
 
+/// The promotions that took effect, in order, and the one that ships for free.
+struct Promoted {
+    applied: Vec<usize>,
+    free_shipping: Option<usize>,
+}
+
+/// Rules 3 to 5: each candidate in turn, skipped for its minimum subtotal or for stacking, else taken off
+/// what is left of the lines it targets. Records what became of the coupon.
+fn apply_promotions(
+    request: &QuoteRequest,
+    data: &PricingData<'_>,
+    lines: &mut [Line<'_>],
+    subtotal: i64,
+    candidates: &[usize],
+    coupon_index: Option<usize>,
+    coupon: &mut Option<CouponOutcome>,
+) -> Result<Promoted, PricingError> {
+    let currency = request.currency;
+    let money = |minor: i64| Money::from_minor(minor, currency);
     let mut applied: Vec<usize> = Vec::new();
     let mut free_shipping: Option<usize> = None;
-    for index in candidates {
+    for &index in candidates {
         let promotion = &data.promotions[index];
         let is_coupon = Some(index) == coupon_index;
-        let set_coupon = |coupon: &mut Option<CouponOutcome>, status: CouponStatus| {
+        let mut set_coupon = |status: CouponStatus| {
             if is_coupon && let Some(outcome) = coupon.as_mut() {
                 *outcome = CouponOutcome::new(outcome.code.clone(), status);
             }
@@ -382,18 +462,18 @@ pub fn quote(
         if !applied.is_empty()
             && (!promotion.stackable || applied.iter().any(|&i| !data.promotions[i].stackable))
         {
-            set_coupon(&mut coupon, CouponStatus::NotCombinable);
+            set_coupon(CouponStatus::NotCombinable);
             continue;
         }
         if !promotion.minimum_subtotal.is_empty() {
             match amount_in(&promotion.minimum_subtotal, currency) {
                 Some(minimum) if subtotal >= minimum.minor() => {}
                 Some(_) => {
-                    set_coupon(&mut coupon, CouponStatus::MinimumNotMet);
+                    set_coupon(CouponStatus::MinimumNotMet);
                     continue;
                 }
                 None => {
-                    set_coupon(&mut coupon, CouponStatus::NotApplicable);
+                    set_coupon(CouponStatus::NotApplicable);
                     continue;
                 }
             }
@@ -402,7 +482,7 @@ pub fn quote(
             .iter()
             .enumerate()
             .filter(|(i, line)| {
-                line.available
+                line.unavailable.is_none()
                     && line
                         .product
                         .is_some_and(|p| promotion.applies_to.matches(p, &request.lines[*i].sku))
@@ -425,7 +505,7 @@ pub fn quote(
                 None => Vec::new(),
             },
             Discount::BuyXGetY { buy, get } => {
-                buy_x_get_y(*buy, *get, &targeted, &lines, &request.lines)
+                buy_x_get_y(*buy, *get, &targeted, lines, &request.lines)
             }
             Discount::FreeShipping => Vec::new(),
         };
@@ -433,7 +513,7 @@ pub fn quote(
         let ships_free =
             matches!(promotion.discount, Discount::FreeShipping) && !targeted.is_empty();
         if amounts.is_empty() && !ships_free {
-            set_coupon(&mut coupon, CouponStatus::NotApplicable);
+            set_coupon(CouponStatus::NotApplicable);
             continue;
         }
         for (i, amount) in amounts {
@@ -445,68 +525,88 @@ pub fn quote(
             free_shipping = Some(index);
         }
         applied.push(index);
-        set_coupon(&mut coupon, CouponStatus::Applied);
+        set_coupon(CouponStatus::Applied);
     }
+    Ok(Promoted {
+        applied,
+        free_shipping,
+    })
+}
 
-    let discount = subtotal
-        - lines
-            .iter()
-            .map(|l| l.remaining)
-            .try_fold(0i64, i64::checked_add)
-            .ok_or(PricingError::Overflow)?;
-    let merchandise = subtotal - discount;
+/// The shipping step's answer.
+struct Shipped {
+    options: Vec<ShippingOption>,
+    chosen: Option<ShippingOption>,
+    notices: Vec<String>,
+}
 
+/// Rule 6: the options for the destination (free-over judged on `merchandise`, after discounts; all free
+/// when a free-shipping promotion applied), and the requested or else cheapest delivery option.
+fn ship(
+    request: &QuoteRequest,
+    data: &PricingData<'_>,
+    merchandise: Money,
+    free_shipping: Option<usize>,
+) -> Shipped {
     let mut notices = Vec::new();
-    let mut shipping_options = Vec::new();
-    let mut shipping = None;
-    if let Some(destination) = &request.destination {
-        shipping_options = shipping_options_for(
-            data.fulfillments,
-            data.stores,
-            destination,
-            money(merchandise),
-        );
-        if let Some(index) = free_shipping {
-            let key = data.promotions[index].key();
-            for option in &mut shipping_options {
-                if !option.price.is_zero() {
-                    option.price = money(0);
-                    option.free_because = Some(key.clone());
-                }
-            }
-        }
-        shipping = match &request.shipping_method {
-            Some(code) => {
-                let found = shipping_options.iter().find(|o| &o.code == code).cloned();
-                if found.is_none() {
-                    notices.push(format!(
-                        "Shipping method `{code}` is not available for this destination and currency; choose one of the shipping options."
-                    ));
-                }
-                found
-            }
-            None => shipping_options
-                .iter()
-                .filter(|o| o.code != "pickup")
-                .min_by(|a, b| {
-                    a.price
-                        .minor()
-                        .cmp(&b.price.minor())
-                        .then(a.code.cmp(&b.code))
-                })
-                .cloned(),
+    let Some(destination) = &request.destination else {
+        return Shipped {
+            options: Vec::new(),
+            chosen: None,
+            notices,
         };
-        if shipping_options.is_empty() {
-            notices.push("Nothing ships to this destination in this currency.".to_owned());
+    };
+    let mut options =
+        shipping_options_for(data.fulfillments, data.stores, destination, merchandise);
+    if let Some(index) = free_shipping {
+        let key = data.promotions[index].key();
+        for option in &mut options {
+            if !option.price.is_zero() {
+                option.price = Money::zero(request.currency);
+                option.free_because = Some(key.clone());
+            }
         }
     }
-    let shipping_price = shipping.as_ref().map_or(0, |s| s.price.minor());
-    let shipping_total = money(shipping_price);
-    let total = merchandise
-        .checked_add(shipping_price)
-        .ok_or(PricingError::Overflow)?;
+    let chosen = match &request.shipping_method {
+        Some(code) => {
+            let found = options.iter().find(|o| &o.code == code).cloned();
+            if found.is_none() {
+                notices.push(format!(
+                    "Shipping method `{code}` is not available for this destination and currency; choose one of the shipping options."
+                ));
+            }
+            found
+        }
+        None => options
+            .iter()
+            .filter(|o| o.code != "pickup")
+            .min_by(|a, b| {
+                a.price
+                    .minor()
+                    .cmp(&b.price.minor())
+                    .then(a.code.cmp(&b.code))
+            })
+            .cloned(),
+    };
+    if options.is_empty() {
+        notices.push("Nothing ships to this destination in this currency.".to_owned());
+    }
+    Shipped {
+        options,
+        chosen,
+        notices,
+    }
+}
 
-    let promotions = applied
+/// Each applied promotion with what it took off in all.
+fn applied_promotions(
+    request: &QuoteRequest,
+    data: &PricingData<'_>,
+    lines: &[Line<'_>],
+    promoted: &Promoted,
+) -> Vec<AppliedPromotion> {
+    promoted
+        .applied
         .iter()
         .map(|&index| {
             let promotion = &data.promotions[index];
@@ -520,23 +620,31 @@ pub fn quote(
                 promotion: promotion.key(),
                 code: promotion.normalized_code(),
                 description: promotion.display_name().to_owned(),
-                amount: money(amount),
-                free_shipping: free_shipping == Some(index),
+                amount: Money::from_minor(amount, request.currency),
+                free_shipping: promoted.free_shipping == Some(index),
             }
         })
-        .collect();
+        .collect()
+}
 
-    let quoted = lines
+/// The priced lines as the answer shows them.
+fn quoted_lines(
+    request: &QuoteRequest,
+    data: &PricingData<'_>,
+    lines: &[Line<'_>],
+) -> Vec<QuotedLine> {
+    let currency = request.currency;
+    let money = |minor: i64| Money::from_minor(minor, currency);
+    lines
         .iter()
         .zip(&request.lines)
-        .zip(unavailable)
-        .map(|((line, requested), reason)| {
+        .map(|(line, requested)| {
             let variant = line.product.and_then(|p| p.variant(&requested.sku));
-            let available = line.available;
+            let available = line.unavailable.is_none();
             QuotedLine {
                 sku: requested.sku.clone(),
                 quantity: requested.quantity,
-                status: reason.unwrap_or(LineStatus::Available),
+                status: line.unavailable.unwrap_or(LineStatus::Available),
                 title: line.product.map(|p| p.title.clone()).unwrap_or_default(),
                 unit_price: available.then(|| money(line.unit)),
                 subtotal: money(line.gross),
@@ -559,21 +667,7 @@ pub fn quote(
                     .collect(),
             }
         })
-        .collect();
-
-    Ok(Quote {
-        currency: currency.code().to_owned(),
-        lines: quoted,
-        subtotal: money(subtotal),
-        discount: money(discount),
-        promotions,
-        coupon,
-        shipping_options,
-        shipping,
-        shipping_total,
-        total: money(total),
-        notices,
-    })
+        .collect()
 }
 
 /// Spreads `amount` over `shares` (line index, what is left of it) in proportion, never more than the
