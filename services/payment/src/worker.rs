@@ -23,7 +23,8 @@
 //!   and `POST /api/payments/attention/{taskId}/retry` sends it round again once ops fixed the cause.
 //!   Nothing of this reaches the dead-letter topic.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bazaar_contracts::Money;
@@ -159,14 +160,17 @@ pub enum WorkerError {
 }
 
 impl Worker {
-    /// Runs due tasks with [`CONCURRENCY`] loops until `shutdown` completes. A task interrupted mid-call
-    /// is left leased and runs again after its lease; an interrupted record rolls back.
+    /// Runs due tasks with [`CONCURRENCY`] loops until `shutdown` completes. Tasks interrupted by the
+    /// shutdown mid-call are released at once (not left to their lease): whatever the provider did, the
+    /// next worker's call with the same key gets the same answer. An interrupted record rolls back.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let in_flight = Mutex::new(HashSet::new());
         let loops = (0..CONCURRENCY).map(|_| {
             let worker = self.clone();
+            let in_flight = &in_flight;
             async move {
                 loop {
-                    if let Err(error) = worker.run_due().await {
+                    if let Err(error) = worker.run_due_noting(in_flight).await {
                         tracing::warn!(%error, "payment tasks failed; trying again");
                     }
                     tokio::select! {
@@ -180,14 +184,41 @@ impl Worker {
             _ = shutdown => {}
             _ = futures::future::join_all(loops) => {}
         }
+        let interrupted: Vec<Uuid> = lock(&in_flight).drain().collect();
+        if !interrupted.is_empty() {
+            tracing::info!(
+                count = interrupted.len(),
+                "releasing payment tasks interrupted by shutdown"
+            );
+            if let Err(error) = sqlx::query(
+                "UPDATE payment_tasks SET next_try_at = now() WHERE id = ANY($1) AND state = 'pending'",
+            )
+            .bind(&interrupted)
+            .execute(&self.pool)
+            .await
+            {
+                tracing::warn!(%error, "interrupted payment tasks not released; they run after their lease");
+            }
+        }
     }
 
     /// Runs tasks until none is due; returns how many ran.
     pub async fn run_due(&self) -> Result<usize, WorkerError> {
+        self.run_due_noting(&Mutex::new(HashSet::new())).await
+    }
+
+    /// [`Worker::run_due`], noting the task being run in `in_flight` meanwhile.
+    async fn run_due_noting(&self, in_flight: &Mutex<HashSet<Uuid>>) -> Result<usize, WorkerError> {
         let mut ran = 0;
         while let Some(task) = self.claim().await? {
-            let outcome = self.execute(&task).await?;
-            self.record(&task, outcome).await?;
+            lock(in_flight).insert(task.id);
+            let done = async {
+                let outcome = self.execute(&task).await?;
+                self.record(&task, outcome).await
+            }
+            .await;
+            lock(in_flight).remove(&task.id);
+            done?;
             ran += 1;
         }
         Ok(ran)
@@ -886,6 +917,12 @@ impl Worker {
         let factor = 1u32 << tries.saturating_sub(1).min(16);
         self.retry_backoff.saturating_mul(factor).min(MAX_BACKOFF)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn millis(duration: Duration) -> i64 {
