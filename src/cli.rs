@@ -222,3 +222,46 @@ pub enum KubeApiMode {
     Always,
     Never,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Two settings with one clap id (e.g. a component's `max_attempts` next to the Kafka one) make every
+    /// debug build of `bazaar` panic at start; clap's own consistency check finds them here first.
+    #[test]
+    fn every_flag_of_every_command_has_an_id_of_its_own() {
+        Cli::command().debug_assert();
+    }
+
+    /// A component deployed with its own database (the chart's `secret.componentDatabaseUrls`) reads it
+    /// from `<COMPONENT>_DATABASE_URL`; a component without that setting would silently share the default.
+    #[test]
+    fn every_component_can_have_a_database_of_its_own() {
+        use clap::{Parser, ValueEnum};
+
+        for component in super::ComponentName::value_variants() {
+            let name = component.as_str();
+            if name == "all" {
+                continue;
+            }
+            let own = format!("postgres://{name}-db/{name}");
+            let cli = Cli::try_parse_from([
+                "bazaar",
+                "serve",
+                name,
+                "--database-url",
+                "postgres://shared/db",
+                &format!("--{name}-database-url"),
+                &own,
+            ])
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let super::Command::Serve(serve) = cli.command else {
+                panic!("parsed as another command");
+            };
+            assert_eq!(serve.db.url_for(name).expect("a URL"), own, "{name}");
+        }
+    }
+}

@@ -24,7 +24,7 @@ import yaml
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CHART = os.path.join(REPO, "charts", "bazaar")
-COMPONENTS = ["catalog", "identity", "order", "inventory", "payment", "notification"]
+COMPONENTS = ["catalog", "identity", "order", "inventory", "payment", "notification", "review"]
 VALUES_SETS = {
     "defaults": [],
     "dev": [os.path.join(CHART, "values-dev.yaml")],
@@ -204,7 +204,7 @@ class PodSecurity(unittest.TestCase):
             objects = render_set(name)
             deployments = [d for d in of_kind(objects, "Deployment")
                            if d["metadata"]["labels"]["app.kubernetes.io/component"] in COMPONENTS + ["operator"]]
-            self.assertEqual(len(deployments), 7, name)
+            self.assertEqual(len(deployments), len(COMPONENTS) + 1, name)
             for d in deployments:
                 c = d["spec"]["template"]["spec"]["containers"][0]
                 where = f"{name}: {d['metadata']['name']}"
@@ -282,6 +282,7 @@ SET_OTHERWISE = {
     "BAZAAR_MIGRATE_ON_START": "replaced by the migrate init container (migrateOnStart)",
     "BAZAAR_HTTP_ADDR": "the image's 0.0.0.0:8080, the containerPort",
     "BAZAAR_JWKS_FILE": "the chart uses BAZAAR_JWKS_URL",
+    "BAZAAR_STOREFRONT_DIR": "the image's /usr/share/bazaar/storefront",
     "POD_NAME": "downward API", "POD_NAMESPACE": "downward API",
 }
 
@@ -335,7 +336,7 @@ class Settings(unittest.TestCase):
         production = one(render_set("production"), "ConfigMap", "r-bazaar-config")["data"]
         self.assertEqual(production["BAZAAR_TAX_RATES"], "DE=19,US-CA=7.25")
 
-    def test_jwks_and_catalog_are_wired_to_this_releases_services(self):
+    def test_jwks_catalog_and_order_are_wired_to_this_releases_services(self):
         objects = render()
         for component in COMPONENTS:
             env = {e["name"]: e.get("value") for e in
@@ -346,6 +347,9 @@ class Settings(unittest.TestCase):
                 self.assertEqual(env["BAZAAR_JWKS_URL"], "http://r-bazaar-identity.bazaar.svc:80/.well-known/jwks.json")
             if component == "order":
                 self.assertEqual(env["BAZAAR_CATALOG_URL"], "http://r-bazaar-catalog.bazaar.svc:80")
+            if component == "review":
+                self.assertEqual(env["REVIEW_ORDER_URL"], "http://r-bazaar-order.bazaar.svc:80",
+                                 "wishlist moves use order's cart API")
 
     def test_secrets(self):
         objects = render("--set", "secret.databaseUrl=postgres://u:p@db:5432/shop", "--set", "secret.smtpPassword=pw",
@@ -402,7 +406,8 @@ class Routes(unittest.TestCase):
         "/api/catalog": "catalog", "/api/identity": "identity", "/api/auth": "identity", "/api/users": "identity",
         "/.well-known": "identity", "/api/order": "order", "/api/cart": "order", "/api/checkout": "order",
         "/api/orders": "order", "/api/inventory": "inventory", "/api/payment": "payment", "/api/payments": "payment",
-        "/api/notification": "notification", "/api/notifications": "notification", "/": "catalog",
+        "/api/notification": "notification", "/api/notifications": "notification", "/api/review": "review",
+        "/api/reviews": "review", "/api/wishlist": "review", "/api/wishlists": "review", "/": "catalog",
     }
 
     def test_ingress_and_httproute(self):
@@ -415,8 +420,10 @@ class Routes(unittest.TestCase):
             self.assertEqual(paths, {k: f"shop-{v}" for k, v in self.EXPECTED.items()})
             self.assertEqual({p["pathType"] for p in rule["http"]["paths"]}, {"Prefix"})
         route = one(objects, "HTTPRoute", "shop")
-        paths = {r["matches"][0]["path"]["value"]: r["backendRefs"][0]["name"] for r in route["spec"]["rules"]}
+        paths = {m["path"]["value"]: r["backendRefs"][0]["name"] for r in route["spec"]["rules"] for m in r["matches"]}
         self.assertEqual(paths, {k: f"shop-{v}" for k, v in self.EXPECTED.items()})
+        self.assertEqual(len(route["spec"]["rules"]), len(set(self.EXPECTED.values())), "one rule per Service")
+        self.assertLessEqual(len(route["spec"]["rules"]), 16, "the Gateway API's limit")
         self.assertEqual({r["backendRefs"][0]["port"] for r in route["spec"]["rules"]}, {80})
 
     def test_no_storefront_route_when_none(self):

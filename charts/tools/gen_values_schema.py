@@ -46,7 +46,7 @@ env_map = {"type": "object", "propertyNames": {"pattern": ENV_NAME},
 str_map = {"type": "object", "additionalProperties": {"type": "string"}}
 quantity = {"type": ["string", "integer"]}
 image = obj({"repository": s(minLength=1), "tag": {"type": ["string", "number"]}, "pullPolicy": s(enum=["Always", "IfNotPresent", "Never"])}, ["repository", "tag"])
-COMPONENTS = ["catalog", "identity", "order", "inventory", "payment", "notification"]
+COMPONENTS = ["catalog", "identity", "order", "inventory", "payment", "notification", "review"]
 
 workload = {
     "enabled": b,
@@ -102,7 +102,8 @@ schema = {
     "config": obj({
         "logFormat": s(enum=["json", "pretty"]),
         "logLevel": ns(),
-        "http": obj({"bodyLimitBytes": ni(1, 64 * 1024 * 1024), "shutdownGraceSeconds": ni(1, 600)}),
+        "http": obj({"bodyLimitBytes": ni(1, 64 * 1024 * 1024), "shutdownGraceSeconds": ni(1, 600),
+                     "corsOrigins": arr(s(pattern="^https?://[^/,]+$")), "corsMaxAgeSeconds": ni(0, 86400)}),
         "database": obj({"schemaPrefix": ns(pattern="^[a-z0-9_]*$"), "maxConnections": ni(1, 500), "acquireTimeoutMs": ni(10, 60000)}),
         "kafka": obj({"brokers": s(pattern="^$|^[^,:]+:[0-9]+(,[^,:]+:[0-9]+)*$"), "topicPrefix": ns(), "partitions": ni(1, 1000),
                       "maxAttempts": ni(1, 100), "retryBackoffMs": ni(1, 60000), "outboxPollMs": ni(5, 60000)}),
@@ -119,10 +120,14 @@ schema = {
                       "checkoutMaxPending": ni(0, 1000000), "checkoutBacklogRefreshMs": ni(10, 60000)}),
         "inventory": obj({"reservationTtlSeconds": ni(1, 7 * 24 * 3600), "expiryIntervalMs": ni(10, 3600000)}),
         "payment": obj({"simulatedLatencyMs": ni(0, 60000), "simulatedFailureRate": {"type": ["number", "string", "null"], "minimum": 0, "maximum": 1},
-                        "providerTimeoutMs": ni(1, 300000)}),
+                        "providerTimeoutMs": ni(1, 300000), "maxTries": ni(1, 1000), "retryBackoffMs": ni(1, 600000)}),
         "notification": obj({"transport": {"type": ["string", "null"], "enum": ["log", "smtp", None]}, "from": ns(), "opsEmails": arr(s()),
                              "smtp": obj({"host": ns(), "port": ni(1, 65535), "tls": {"type": ["string", "null"], "enum": ["none", "starttls", "tls", None]},
-                                          "username": ns(), "timeoutSeconds": ni(1, 300)})}),
+                                          "username": ns(), "timeoutSeconds": ni(1, 300)}),
+                             "maxAttempts": ni(1, 100), "retryBackoffMs": ni(1, 600000)}),
+        "review": obj({"moderation": {"type": ["string", "null"], "enum": ["publish", "hold", None]},
+                       "rateLimit": ni(1, 1000000), "rateWindowSeconds": ni(1, 30 * 24 * 3600),
+                       "orderUrl": s(pattern="^(https?://.+)?$")}),
         "tracing": obj({"otlpEndpoint": s(pattern="^(https?://.+)?$", description="http(s)://host:port, or empty for no export"),
                         "sampler": {"type": ["string", "null"], "enum": ["always_on", "always_off", "traceidratio", "parentbased_always_on",
                                                                        "parentbased_always_off", "parentbased_traceidratio", None]},

@@ -223,6 +223,15 @@ component's own `env` and `extraEnv`. Argument: (dict "root" $ "component" name 
   value: "http://{{ $fullname }}-catalog.{{ $root.Release.Namespace }}.svc:{{ include "bazaar.servicePort" (dict "root" $root "component" "catalog") }}"
 {{- end }}
 {{- end }}
+{{- if eq .component "review" }}
+{{- if $root.Values.config.review.orderUrl }}
+- name: REVIEW_ORDER_URL
+  value: {{ $root.Values.config.review.orderUrl | quote }}
+{{- else if $root.Values.components.order.enabled }}
+- name: REVIEW_ORDER_URL
+  value: "http://{{ $fullname }}-order.{{ $root.Release.Namespace }}.svc:{{ include "bazaar.servicePort" (dict "root" $root "component" "order") }}"
+{{- end }}
+{{- end }}
 {{- range $name, $value := .c.env }}
 {{- if not (kindIs "invalid" $value) }}
 - name: {{ $name }}

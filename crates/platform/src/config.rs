@@ -90,6 +90,10 @@ pub struct DatabaseConfig {
     #[arg(long, env = "NOTIFICATION_DATABASE_URL", value_parser = parse_postgres_url, hide_env_values = true)]
     pub notification_database_url: Option<String>,
 
+    /// PostgreSQL URL for the review component (overrides --database-url).
+    #[arg(long, env = "REVIEW_DATABASE_URL", value_parser = parse_postgres_url, hide_env_values = true)]
+    pub review_database_url: Option<String>,
+
     /// Prefix put before every component's schema name (`<prefix>order`), to share one database between
     /// environments or test runs.
     #[arg(long = "db-schema-prefix", env = "BAZAAR_DB_SCHEMA_PREFIX", default_value = "",
@@ -119,6 +123,7 @@ impl Default for DatabaseConfig {
             inventory_database_url: None,
             payment_database_url: None,
             notification_database_url: None,
+            review_database_url: None,
             schema_prefix: String::new(),
             max_connections: 10,
             acquire_timeout_ms: 3_000,
@@ -144,6 +149,7 @@ impl DatabaseConfig {
             "inventory" => &self.inventory_database_url,
             "payment" => &self.payment_database_url,
             "notification" => &self.notification_database_url,
+            "review" => &self.review_database_url,
             _ => &None,
         };
         own.clone()
