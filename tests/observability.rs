@@ -48,6 +48,7 @@ const CONDITIONAL_PANELS: &[&str] = &[
     "Reconcile latency p95",
     "Resources not Ready",
     "Resources Ready",
+    "Leader",
 ];
 
 fn free_port() -> u16 {

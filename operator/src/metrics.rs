@@ -1,12 +1,13 @@
-//! The operator's Prometheus metrics: reconciliations by kind and result, their durations, and how many
-//! resources of each kind are Ready.
+//! The operator's Prometheus metrics: reconciliations by kind and result, their durations, how many
+//! resources of each kind are Ready, and whether this replica leads (holds the lease and reconciles).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::projection::{Kind, ObjectKey};
@@ -17,6 +18,7 @@ pub struct Metrics {
     reconciliations: IntCounterVec,
     duration: HistogramVec,
     resources: IntGaugeVec,
+    leader: IntGauge,
     ready: Arc<Mutex<HashMap<ObjectKey, bool>>>,
 }
 
@@ -80,10 +82,16 @@ impl Metrics {
             &["kind", "ready"],
         )
         .expect("valid metric definition");
+        let leader = IntGauge::new(
+            "bazaar_operator_leader",
+            "1 while this replica holds the leader lease and reconciles, else 0.",
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(reconciliations.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
             Box::new(resources.clone()),
+            Box::new(leader.clone()),
         ] {
             registry
                 .register(collector)
@@ -99,8 +107,14 @@ impl Metrics {
             reconciliations,
             duration,
             resources,
+            leader,
             ready: Arc::default(),
         }
+    }
+
+    /// Records whether this replica leads.
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
     }
 
     pub fn reconciled(&self, kind: Kind, result: ReconcileResult) {
@@ -173,6 +187,16 @@ mod tests {
             namespace: "shop".into(),
             name: name.into(),
         }
+    }
+
+    #[test]
+    fn leadership_is_exported_as_one_or_zero() {
+        let metrics = Metrics::new();
+        assert!(metrics.render().contains("bazaar_operator_leader 0\n"));
+        metrics.set_leader(true);
+        assert!(metrics.render().contains("bazaar_operator_leader 1\n"));
+        metrics.set_leader(false);
+        assert!(metrics.render().contains("bazaar_operator_leader 0\n"));
     }
 
     #[test]

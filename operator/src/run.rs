@@ -76,7 +76,13 @@ pub async fn run(
     let identity = settings.lease.identity.clone();
     let namespace = settings.namespace.clone();
     let led = leader::run_as_leader(lease_api, settings.lease, shutdown.clone(), move |stop| {
-        run_controllers(client, catalog, namespace, metrics, identity, stop)
+        metrics.set_leader(true);
+        let leading = metrics.clone();
+        let controllers = run_controllers(client, catalog, namespace, metrics, identity, stop);
+        async move {
+            controllers.await;
+            leading.set_leader(false);
+        }
     })
     .await;
     shutdown.cancel();
