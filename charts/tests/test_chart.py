@@ -515,6 +515,16 @@ class Monitoring(unittest.TestCase):
         extra = one(render_set("everything"), "PrometheusRule", "shop")
         self.assertIn("shop.extra", [g["name"] for g in extra["spec"]["groups"]])
 
+    def test_slo_objectives_come_from_values(self):
+        def objectives(*args):
+            rule = one(render_set("everything", *args), "PrometheusRule", "shop")
+            return {r["labels"]["slo"]: r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]
+                    if r.get("record") == "bazaar:slo_objective:ratio"}
+        self.assertEqual(objectives()["checkout-availability"], "vector(0.995)")
+        changed = objectives("--set-json", "monitoring.slo.checkoutAvailability=0.98")
+        self.assertEqual(changed["checkout-availability"], "vector(0.98)")
+        self.assertEqual(changed["catalog-read-availability"], "vector(0.999)", "the others keep their default")
+
 
 if __name__ == "__main__":
     unittest.main()
