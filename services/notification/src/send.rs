@@ -26,6 +26,7 @@
 //! that.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use prometheus::IntCounterVec;
@@ -68,17 +69,19 @@ pub struct Claimed {
 }
 
 impl Sender {
-    /// Sends due messages until `shutdown` completes. A send interrupted by shutdown ends `unknown` after
-    /// its lease, as a crash would.
+    /// Sends due messages until `shutdown` completes; then claims nothing more and lets the messages
+    /// being sent finish (bounded by the lease), so that a graceful stop leaves none `unknown`.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let stopping = AtomicBool::new(false);
         let loops = (0..CONCURRENCY).map(|_| {
             let sender = self.clone();
+            let stopping = &stopping;
             async move {
-                loop {
+                while !stopping.load(Ordering::Acquire) {
                     if let Err(error) = sender.give_up_interrupted().await {
                         tracing::warn!(%error, "interrupted sends not checked");
                     }
-                    if let Err(error) = sender.run_due().await {
+                    if let Err(error) = sender.send_due(stopping).await {
                         tracing::warn!(%error, "sending notifications failed; trying again");
                     }
                     tokio::select! {
@@ -88,16 +91,30 @@ impl Sender {
                 }
             }
         });
+        let mut all = std::pin::pin!(futures::future::join_all(loops));
         tokio::select! {
             _ = shutdown => {}
-            _ = futures::future::join_all(loops) => {}
+            _ = &mut all => return,
+        }
+        stopping.store(true, Ordering::Release);
+        self.wake.notify_waiters();
+        if tokio::time::timeout(self.lease, all).await.is_err() {
+            tracing::warn!("notification sends still running at shutdown; they end unknown");
         }
     }
 
     /// Claims, sends and records due messages until none is due; returns how many were tried.
     pub async fn run_due(&self) -> Result<usize, sqlx::Error> {
+        self.send_due(&AtomicBool::new(false)).await
+    }
+
+    /// [`Sender::run_due`], claiming nothing more once `stopping` is set.
+    async fn send_due(&self, stopping: &AtomicBool) -> Result<usize, sqlx::Error> {
         let mut tried = 0;
-        while let Some(claimed) = self.claim().await? {
+        while !stopping.load(Ordering::Acquire) {
+            let Some(claimed) = self.claim().await? else {
+                break;
+            };
             let result = self.send(&claimed).await;
             self.record(&claimed, result).await?;
             tried += 1;
