@@ -5,6 +5,9 @@
 //!   500, and one that reached a log or a mail could cut it short. A `%00` in the path or the query string
 //!   is answered 400 (`invalid-path`, `invalid-query`); a `\u0000` in any string (or key) of a JSON body is
 //!   answered 422 (`validation`) naming each field. Nothing is stored: the handler never runs.
+//! - **JSON bodies are objects.** Every request body of the API is an object; serde would read a struct
+//!   from an array too (`[]` as an empty profile change), so a top-level array is answered 422
+//!   (`invalid-body`) here.
 //! - **CORS.** Browsers on the origins of `BAZAAR_CORS_ORIGINS` (none by default) may call the API with
 //!   credentials; preflights are answered here and cached by the browser for `BAZAAR_CORS_MAX_AGE_SECS`.
 
@@ -60,6 +63,14 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
             return Problem::new(rejection.status(), kind, rejection.body_text()).into_response();
         }
     };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+            "The body must be a JSON object, not an array.",
+        )
+        .into_response();
+    }
     if has_escaped_nul(&bytes) {
         // Only now is the body parsed here, to name the fields; a body that does not parse is left to the
         // handler's extractor, which explains that better.

@@ -157,6 +157,19 @@ async fn a_nul_in_the_query_or_the_path_is_a_400_and_no_handler_runs() {
 }
 
 #[tokio::test]
+async fn a_json_array_where_an_object_is_expected_is_a_422_and_no_handler_runs() {
+    // serde reads a struct from an array as readily as from an object; the edge does not.
+    let (app, reached) = notes_app().await;
+    let response = app
+        .oneshot(post_note(r#" ["a", []]"#))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    problem_of(response).await;
+    assert_eq!(reached.0.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
 async fn a_json_body_over_the_limit_is_still_a_413_problem() {
     let (app, _) = notes_app().await;
     let huge = format!(r#"{{"text": "{}"}}"#, "x".repeat(8192));

@@ -225,7 +225,7 @@ pub struct ReservedLine {
 
 /// Units of a SKU that can be ordered now.
 #[utoipa::path(get, path = "/api/inventory/availability/{sku}", tag = "inventory",
-    params(("sku" = Sku, Path, description = "The SKU, e.g. TR-42-BLK")),
+    params(("sku" = inline(Sku), Path, description = "The SKU, e.g. TR-42-BLK")),
     responses(
         (status = 200, body = Availability),
         (status = 422, description = "Not a SKU", body = Problem, content_type = "application/problem+json"),
@@ -251,7 +251,7 @@ async fn availability(
 
 /// A SKU's stock at every location (ops).
 #[utoipa::path(get, path = "/api/inventory/stock/{sku}", tag = "inventory",
-    params(("sku" = Sku, Path, description = "The SKU")),
+    params(("sku" = inline(Sku), Path, description = "The SKU")),
     responses(
         (status = 200, body = SkuStock),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -290,7 +290,7 @@ async fn stock_of_sku(
 /// Sets the units on hand of a SKU at a location (ops; audited).
 #[utoipa::path(put, path = "/api/inventory/stock/{sku}/{namespace}/{name}", tag = "inventory",
     params(
-        ("sku" = Sku, Path, description = "The SKU"),
+        ("sku" = inline(Sku), Path, description = "The SKU"),
         ("namespace" = String, Path, description = "The location's namespace"),
         ("name" = String, Path, description = "The location's Store name"),
     ),
@@ -349,7 +349,7 @@ async fn set_stock(
 /// Adds or removes units on hand of a SKU at a location (ops; audited).
 #[utoipa::path(post, path = "/api/inventory/stock/{sku}/{namespace}/{name}/adjustments", tag = "inventory",
     params(
-        ("sku" = Sku, Path, description = "The SKU"),
+        ("sku" = inline(Sku), Path, description = "The SKU"),
         ("namespace" = String, Path, description = "The location's namespace"),
         ("name" = String, Path, description = "The location's Store name"),
     ),
@@ -410,7 +410,7 @@ async fn adjust_stock(
 
 /// Sets or clears a SKU's low-stock threshold (ops; audited).
 #[utoipa::path(put, path = "/api/inventory/thresholds/{sku}", tag = "inventory",
-    params(("sku" = Sku, Path, description = "The SKU")),
+    params(("sku" = inline(Sku), Path, description = "The SKU")),
     request_body = SetThreshold,
     responses(
         (status = 204, description = "Threshold set"),

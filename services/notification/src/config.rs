@@ -124,13 +124,13 @@ pub struct NotificationConfig {
 
     /// Attempts to send one message while the transport reports it not sent (server unreachable, 4xx),
     /// before it is marked `failed`.
-    #[arg(long = "notification-max-attempts", env = "NOTIFICATION_MAX_ATTEMPTS", value_name = "N",
+    #[arg(id = "notification_max_attempts", long = "notification-max-attempts", env = "NOTIFICATION_MAX_ATTEMPTS", value_name = "N",
           default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
 
     /// First pause before a message the transport did not take is tried again, in milliseconds; it
     /// doubles with each attempt, up to five minutes.
-    #[arg(long = "notification-retry-backoff-ms", env = "NOTIFICATION_RETRY_BACKOFF_MS",
+    #[arg(id = "notification_retry_backoff_ms", long = "notification-retry-backoff-ms", env = "NOTIFICATION_RETRY_BACKOFF_MS",
           value_name = "MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub retry_backoff_ms: u64,

@@ -138,7 +138,7 @@ async fn create_cart(
     };
     let (cart, token) = match user {
         Some(user) => {
-            let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+            let mut conn = state.db.acquire().await?;
             (
                 store::shopper_cart(&mut conn, &user.id, &currency).await?,
                 None,
@@ -212,7 +212,7 @@ async fn add_line(
         .into());
     }
     let price = line.and_then(|l| l.unit_price).map(Money::minor);
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut conn = state.db.acquire().await?;
     store::add_line(&mut conn, cart.id, sku.as_str(), quantity, price).await?;
     let rows = store::lines(&mut conn, cart.id).await?;
     // Pricing calls the catalog: never while holding a connection.
@@ -231,7 +231,7 @@ async fn add_line(
 
 /// Sets a line's quantity.
 #[utoipa::path(put, path = "/api/cart/lines/{sku}", tag = "cart", request_body = LineChange,
-    params(("sku" = Sku, Path)),
+    params(("sku" = inline(Sku), Path)),
     responses((status = 200, body = CartView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn change_line(
     State(state): State<AppState>,
@@ -243,7 +243,7 @@ async fn change_line(
     let sku = checked_sku(&sku)?;
     let quantity = checked_quantity(body.quantity)?;
     let cart = existing_cart(&state, user.as_ref(), &headers).await?;
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut conn = state.db.acquire().await?;
     if !store::set_quantity(&mut conn, cart.id, sku.as_str(), quantity).await? {
         return Err(OrderError::NotFound("That SKU is not in the cart.").into());
     }
@@ -262,7 +262,7 @@ async fn change_line(
 }
 
 /// Removes a line.
-#[utoipa::path(delete, path = "/api/cart/lines/{sku}", tag = "cart", params(("sku" = Sku, Path)),
+#[utoipa::path(delete, path = "/api/cart/lines/{sku}", tag = "cart", params(("sku" = inline(Sku), Path)),
     responses((status = 200, body = CartView), (status = 404, body = Problem)))]
 async fn remove_line(
     State(state): State<AppState>,
@@ -272,7 +272,7 @@ async fn remove_line(
 ) -> Result<ApiJson<CartView>, Problem> {
     let sku = checked_sku(&sku)?;
     let cart = existing_cart(&state, user.as_ref(), &headers).await?;
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut conn = state.db.acquire().await?;
     if !store::remove_line(&mut conn, cart.id, sku.as_str()).await? {
         return Err(OrderError::NotFound("That SKU is not in the cart.").into());
     }
@@ -307,7 +307,7 @@ async fn apply_coupon(
     }
     let mut cart = existing_cart(&state, user.as_ref(), &headers).await?;
     cart.coupon_code = Some(code.clone());
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut conn = state.db.acquire().await?;
     let rows = store::lines(&mut conn, cart.id).await?;
     drop(conn);
     let refusal = if rows.is_empty() {
@@ -335,7 +335,7 @@ async fn apply_coupon(
     if let Some(reason) = refusal {
         return Err(OrderError::field("code", format!("{code} cannot be used: {reason}")).into());
     }
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut conn = state.db.acquire().await?;
     store::set_coupon(&mut conn, cart.id, Some(&code)).await?;
     Ok(ApiJson(view))
 }
@@ -349,7 +349,7 @@ async fn remove_coupon(
     headers: HeaderMap,
 ) -> Result<ApiJson<CartView>, Problem> {
     let mut cart = existing_cart(&state, user.as_ref(), &headers).await?;
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut conn = state.db.acquire().await?;
     store::set_coupon(&mut conn, cart.id, None).await?;
     let rows = store::lines(&mut conn, cart.id).await?;
     drop(conn);
@@ -377,7 +377,7 @@ async fn merge_cart(
     let token = cart_token(&headers).ok_or(OrderError::Invalid(
         "Send the guest cart's token in X-Cart-Token to merge it.".to_owned(),
     ))?;
-    let mut tx = state.db.begin().await.map_err(OrderError::from)?;
+    let mut tx = state.db.begin().await?;
     let guest = store::find(&mut tx, &CartOwner::Guest { token })
         .await?
         .ok_or(OrderError::NotFound("No guest cart has that token."))?;
@@ -392,7 +392,7 @@ async fn merge_cart(
     .await?
     .ok_or(OrderError::NotFound("No cart."))?;
     let rows = store::lines(&mut tx, merged.id).await?;
-    tx.commit().await.map_err(OrderError::from)?;
+    tx.commit().await?;
     Ok(ApiJson(
         price_lines(
             &state,
