@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod config;
 pub mod error;
 pub mod idempotency;
+pub mod lifecycle;
 pub mod metrics;
 pub mod orders;
 pub mod saga;

@@ -10,7 +10,7 @@ use prometheus::{
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::orders::Advanced;
+use crate::lifecycle::Advanced;
 use crate::orders::store::OrderRow;
 use crate::state::OrderState;
 

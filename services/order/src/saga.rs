@@ -30,8 +30,9 @@ use sqlx::PgConnection;
 
 use crate::config::OrderConfig;
 use crate::error::OrderError;
+use crate::lifecycle::{self, Advanced};
 use crate::metrics::OrderMetrics;
-use crate::orders::{self, Advanced, store};
+use crate::orders::store;
 use crate::state::Step;
 
 pub struct Saga {
@@ -155,7 +156,7 @@ impl Saga {
         step: Step,
         cause: &str,
     ) -> Result<Option<Advanced>, HandlerError> {
-        match orders::advance(tx, order_id.0, step, cause).await {
+        match lifecycle::advance(tx, order_id.0, step, cause).await {
             Ok(advanced) => {
                 self.metrics.stepped(&advanced);
                 Ok(Some(advanced))
@@ -241,7 +242,7 @@ impl Saga {
         reason: CancellationReason,
         detail: &str,
     ) -> Result<(), HandlerError> {
-        orders::announce_cancellation(tx, &self.outbox, advanced, reason, detail)
+        lifecycle::announce_cancellation(tx, &self.outbox, advanced, reason, detail)
             .await
             .map_err(transient)?;
         self.metrics.cancelled(reason);

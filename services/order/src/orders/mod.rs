@@ -1,5 +1,6 @@
 //! Orders (`/api/orders`): what a shopper sees of their orders, live status, cancellation before shipment,
-//! and the warehouse steps staff record. Every state change goes through [`advance`].
+//! and the warehouse steps staff record. The HTTP side only: every state change goes through
+//! [`crate::lifecycle`].
 
 pub mod live;
 pub mod store;
@@ -12,11 +13,10 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use base64::Engine as _;
 use bazaar_contracts::Money;
 use bazaar_contracts::order::{
-    CancellationReason, OrderCancelled, OrderDelivered, OrderPacked, OrderShipped, ShippingAddress,
+    CancellationReason, OrderDelivered, OrderPacked, OrderShipped, ShippingAddress,
 };
 use bazaar_platform::audit::{AuditEntry, RequestId};
 use bazaar_platform::auth::{CurrentUser, Role};
-use bazaar_platform::kafka::Outbox;
 use bazaar_platform::{ApiJson, ApiPath, ApiQuery, Problem};
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -29,6 +29,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::OrderError;
+use crate::lifecycle::{advance, announce_cancellation};
 use crate::state::{OrderState, Step};
 use store::OrderRow;
 
@@ -41,68 +42,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ship_order))
         .routes(routes!(deliver_order))
         .routes(routes!(follow_order))
-}
-
-/// An order moved one step: the row as it was, and the states before and after.
-pub struct Advanced {
-    pub order: OrderRow,
-    pub from: OrderState,
-    pub to: OrderState,
-}
-
-/// Moves an order by `step` inside `tx`: locks it, checks the state machine, records the transition with
-/// its `cause`. Illegal moves fail without changing anything.
-pub async fn advance(
-    tx: &mut PgConnection,
-    id: Uuid,
-    step: Step,
-    cause: &str,
-) -> Result<Advanced, OrderError> {
-    let order = store::lock(tx, id)
-        .await?
-        .ok_or(OrderError::NotFound("No such order."))?;
-    let from = order.state()?;
-    let to = from.on(step)?;
-    store::record_transition(tx, id, Some(from), to, cause).await?;
-    Ok(Advanced { order, from, to })
-}
-
-/// Records why the order was cancelled and tells inventory, payment and notification.
-pub async fn announce_cancellation(
-    tx: &mut PgConnection,
-    outbox: &Outbox,
-    advanced: &Advanced,
-    reason: CancellationReason,
-    detail: &str,
-) -> Result<(), OrderError> {
-    let order = &advanced.order;
-    let reason_text = serde_json::to_value(reason)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    sqlx::query("UPDATE orders SET cancel_reason = $2 WHERE id = $1")
-        .bind(order.id)
-        .bind(reason_text)
-        .execute(&mut *tx)
-        .await?;
-    let lines = store::contract_lines(tx, order).await?;
-    outbox
-        .enqueue(
-            tx,
-            &OrderCancelled {
-                order_id: order.order_id(),
-                order_number: order.number.clone(),
-                customer: order.customer(),
-                reason,
-                detail: detail.to_owned(),
-                lines,
-                // Expired stock was never committed, so there is nothing to put back.
-                restock: advanced.from.stock_committed()
-                    && reason != CancellationReason::ReservationExpired,
-            },
-        )
-        .await?;
-    Ok(())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -252,7 +191,7 @@ async fn list_orders(
         return Err(OrderError::field("limit", "must be from 1 to 100").into());
     }
     let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     let rows = store::list_for_user(&mut conn, &user.id, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     let mut items = Vec::new();
@@ -291,7 +230,7 @@ async fn get_order(
     user: CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<OrderView>, Problem> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     let order = visible_order(&mut conn, parse_id(&id)?, &user).await?;
     Ok(ApiJson(view(&mut conn, &order).await?))
 }
@@ -328,7 +267,7 @@ async fn cancel(
     on_behalf: &mut bool,
 ) -> Result<ApiJson<OrderView>, Problem> {
     let id = parse_id(id)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin().await.map_err(OrderError::from)?;
     let order = visible_order(&mut tx, id, user).await?;
     *on_behalf = order.user_id != user.id;
     let reason = if order.user_id == user.id {
@@ -362,9 +301,10 @@ async fn cancel(
             .before(serde_json::json!({"state": advanced.from}))
             .after(serde_json::json!({"state": advanced.to, "reason": reason}))
             .record(&mut tx)
-            .await?;
+            .await
+            .map_err(OrderError::from)?;
     }
-    tx.commit().await?;
+    tx.commit().await.map_err(OrderError::from)?;
     Ok(ApiJson(view))
 }
 
@@ -457,7 +397,7 @@ async fn recorded_step(
     shipment: Option<Shipment>,
 ) -> Result<ApiJson<OrderView>, Problem> {
     let id = parse_id(id)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin().await.map_err(OrderError::from)?;
     let advanced = advance(&mut tx, id, step, &format!("recorded by {}", audit.actor)).await?;
     let after = serde_json::json!({
         "state": advanced.to,
@@ -472,7 +412,11 @@ async fn recorded_step(
                 order_number: order.number.clone(),
                 customer: order.customer(),
             };
-            state.outbox.enqueue(&mut tx, &event).await?;
+            state
+                .outbox
+                .enqueue(&mut tx, &event)
+                .await
+                .map_err(OrderError::from)?;
         }
         Step::Ship => {
             let shipment =
@@ -482,7 +426,8 @@ async fn recorded_step(
                 .bind(shipment.carrier.trim())
                 .bind(shipment.tracking_number.trim())
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(OrderError::from)?;
             let event = OrderShipped {
                 order_id: order.order_id(),
                 order_number: order.number.clone(),
@@ -490,7 +435,11 @@ async fn recorded_step(
                 carrier: shipment.carrier.trim().to_owned(),
                 tracking_number: shipment.tracking_number.trim().to_owned(),
             };
-            state.outbox.enqueue(&mut tx, &event).await?;
+            state
+                .outbox
+                .enqueue(&mut tx, &event)
+                .await
+                .map_err(OrderError::from)?;
         }
         _ => {
             let event = OrderDelivered {
@@ -498,7 +447,11 @@ async fn recorded_step(
                 order_number: order.number.clone(),
                 customer: order.customer(),
             };
-            state.outbox.enqueue(&mut tx, &event).await?;
+            state
+                .outbox
+                .enqueue(&mut tx, &event)
+                .await
+                .map_err(OrderError::from)?;
         }
     }
     let order = store::load(&mut tx, id)
@@ -510,8 +463,9 @@ async fn recorded_step(
         .before(serde_json::json!({"state": advanced.from}))
         .after(after)
         .record(&mut tx)
-        .await?;
-    tx.commit().await?;
+        .await
+        .map_err(OrderError::from)?;
+    tx.commit().await.map_err(OrderError::from)?;
     Ok(ApiJson(view))
 }
 
@@ -533,7 +487,7 @@ async fn follow_order(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let id = parse_id(&id)?;
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
     visible_order(&mut conn, id, &user).await?;
     drop(conn);
     let stream = live::status_stream(state.db.clone(), state.live.clone(), id).await;
