@@ -8,7 +8,8 @@
 //! - [`pricing`]: the one pricing engine (promotions, shipping), pure and deterministic.
 //! - [`routes`]: the HTTP API under `/api/catalog`, with ETags and an in-process cache ([`cache`]) that
 //!   catalog events invalidate.
-//! - [`redemptions`]: counts promotion redemptions from order events, for usage limits.
+//! - [`redemptions`]: promotion uses reserved when a checkout is priced and confirmed or given back by
+//!   order events, so usage limits hold exactly.
 //! - [`seed`]: a small realistic shop, loaded through [`write`].
 //!
 //! Its schema's migrations live in `migrations/catalog/`; it touches no other component's schema.
