@@ -191,7 +191,7 @@ async fn list_orders(
         return Err(OrderError::field("limit", "must be from 1 to 100").into());
     }
     let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut conn = state.db.acquire().await?;
     let rows = store::list_for_user(&mut conn, &user.id, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     let mut items = Vec::new();
@@ -230,7 +230,7 @@ async fn get_order(
     user: CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<OrderView>, Problem> {
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut conn = state.db.acquire().await?;
     let order = visible_order(&mut conn, parse_id(&id)?, &user).await?;
     Ok(ApiJson(view(&mut conn, &order).await?))
 }
@@ -267,7 +267,7 @@ async fn cancel(
     on_behalf: &mut bool,
 ) -> Result<ApiJson<OrderView>, Problem> {
     let id = parse_id(id)?;
-    let mut tx = state.db.begin().await.map_err(OrderError::from)?;
+    let mut tx = state.db.begin().await?;
     let order = visible_order(&mut tx, id, user).await?;
     *on_behalf = order.user_id != user.id;
     let reason = if order.user_id == user.id {
@@ -301,10 +301,9 @@ async fn cancel(
             .before(serde_json::json!({"state": advanced.from}))
             .after(serde_json::json!({"state": advanced.to, "reason": reason}))
             .record(&mut tx)
-            .await
-            .map_err(OrderError::from)?;
+            .await?;
     }
-    tx.commit().await.map_err(OrderError::from)?;
+    tx.commit().await?;
     Ok(ApiJson(view))
 }
 
@@ -397,7 +396,7 @@ async fn recorded_step(
     shipment: Option<Shipment>,
 ) -> Result<ApiJson<OrderView>, Problem> {
     let id = parse_id(id)?;
-    let mut tx = state.db.begin().await.map_err(OrderError::from)?;
+    let mut tx = state.db.begin().await?;
     let advanced = advance(&mut tx, id, step, &format!("recorded by {}", audit.actor)).await?;
     let after = serde_json::json!({
         "state": advanced.to,
@@ -412,11 +411,7 @@ async fn recorded_step(
                 order_number: order.number.clone(),
                 customer: order.customer(),
             };
-            state
-                .outbox
-                .enqueue(&mut tx, &event)
-                .await
-                .map_err(OrderError::from)?;
+            state.outbox.enqueue(&mut tx, &event).await?;
         }
         Step::Ship => {
             let shipment =
@@ -426,8 +421,7 @@ async fn recorded_step(
                 .bind(shipment.carrier.trim())
                 .bind(shipment.tracking_number.trim())
                 .execute(&mut *tx)
-                .await
-                .map_err(OrderError::from)?;
+                .await?;
             let event = OrderShipped {
                 order_id: order.order_id(),
                 order_number: order.number.clone(),
@@ -435,11 +429,7 @@ async fn recorded_step(
                 carrier: shipment.carrier.trim().to_owned(),
                 tracking_number: shipment.tracking_number.trim().to_owned(),
             };
-            state
-                .outbox
-                .enqueue(&mut tx, &event)
-                .await
-                .map_err(OrderError::from)?;
+            state.outbox.enqueue(&mut tx, &event).await?;
         }
         _ => {
             let event = OrderDelivered {
@@ -447,11 +437,7 @@ async fn recorded_step(
                 order_number: order.number.clone(),
                 customer: order.customer(),
             };
-            state
-                .outbox
-                .enqueue(&mut tx, &event)
-                .await
-                .map_err(OrderError::from)?;
+            state.outbox.enqueue(&mut tx, &event).await?;
         }
     }
     let order = store::load(&mut tx, id)
@@ -463,9 +449,8 @@ async fn recorded_step(
         .before(serde_json::json!({"state": advanced.from}))
         .after(after)
         .record(&mut tx)
-        .await
-        .map_err(OrderError::from)?;
-    tx.commit().await.map_err(OrderError::from)?;
+        .await?;
+    tx.commit().await?;
     Ok(ApiJson(view))
 }
 
@@ -487,7 +472,7 @@ async fn follow_order(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let id = parse_id(&id)?;
-    let mut conn = state.db.acquire().await.map_err(OrderError::from)?;
+    let mut conn = state.db.acquire().await?;
     visible_order(&mut conn, id, &user).await?;
     drop(conn);
     let stream = live::status_stream(state.db.clone(), state.live.clone(), id).await;
