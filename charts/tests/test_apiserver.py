@@ -149,7 +149,8 @@ class AgainstApiServer(unittest.TestCase):
                 yaml.safe_dump(chart, f)
         for path in upstream_crds():
             cls.api.kubectl("apply", "--server-side", "-f", path)
-        for ns in ("bazaar", "shop", "dev", "all-on"):
+        # `monitoring`: where the production values put the Grafana dashboards (Grafana's sidecar namespace).
+        for ns in ("bazaar", "shop", "dev", "all-on", "monitoring"):
             cls.api.kubectl("create", "namespace", ns)
         # The production values name a PriorityClass and the everything values a ConfigMap; nothing needs them
         # without a kubelet, but they are made anyway so that the objects refer to something real.
