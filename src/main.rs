@@ -30,6 +30,7 @@ pub const COMPONENTS: [&ComponentSpec; 7] = [
 ];
 
 fn main() -> ExitCode {
+    bazaar_devenv::install_tls_provider();
     let cli = Cli::parse();
     let _telemetry = match telemetry::init(&cli.telemetry) {
         Ok(guard) => guard,

@@ -266,6 +266,7 @@ impl LocalKubeApi {
     /// [`kubeconfig_for_service_account`](Self::kubeconfig_for_service_account).
     pub async fn client_for(kubeconfig: &Path) -> Result<kube::Client> {
         let config = Self::config_for(kubeconfig).await?;
+        crate::install_tls_provider();
         kube::Client::try_from(config).map_err(|source| KubeApiError::Kube {
             action: format!("building a client from {}", kubeconfig.display()),
             source,

@@ -26,3 +26,13 @@ pub use broker::LocalBroker;
 pub use error::{DevEnvError, Result};
 pub use kube_api::{ADMIN_USER, KUBE_API_BIN_ENV, KubeApiError, LocalKubeApi};
 pub use postgres::LocalPostgres;
+
+/// Chooses rustls' crypto back-end for the whole process: ring, the one kube is built for.
+///
+/// The binary links both of rustls' back-ends (kube asks for ring, goose's reqwest for aws-lc-rs), and with
+/// two of them rustls will not pick one itself: the first Kubernetes client would panic. Call this before
+/// making one; calling it again does nothing.
+pub fn install_tls_provider() {
+    // Err means a provider is already installed, which is all this wants.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
