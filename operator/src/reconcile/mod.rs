@@ -34,8 +34,12 @@ pub const FINALIZER: &str = "bazaar.dev/catalog-projection";
 
 /// How often a projected resource is reconciled again without a change (heals drift in the catalog).
 pub const RESYNC: Duration = Duration::from_secs(15 * 60);
-/// How soon a rejected resource is looked at again: conflicts with other resources may have resolved.
-pub const RETRY_REJECTED: Duration = Duration::from_secs(2 * 60);
+/// How soon a rejected resource is looked at again: conflicts with other resources may have resolved, and a
+/// reference to a resource applied in the same `kubectl apply` (a Fulfillment's Store) may have been checked
+/// before that resource was projected. The Store watch re-triggers Fulfillments in most orders of events; this
+/// covers the rest within seconds, not minutes (seen under load: a Fulfillment stuck `StoreNotFound` for the
+/// two minutes this used to be). A rejected resource costs one catalog read per retry.
+pub const RETRY_REJECTED: Duration = Duration::from_secs(10);
 /// How soon a resource is looked at again when the finalizer could not be added because the watch cache
 /// was behind (see [`reconcile`]).
 pub const RETRY_STALE: Duration = Duration::from_secs(1);
