@@ -254,3 +254,59 @@ export interface Payment {
   failureReason?: string | null;
   createdAt: string;
 }
+
+// Review (reviews and wishlists). Text fields are plain text: React escapes them, never render as HTML.
+export interface Review {
+  id: string;
+  productSlug: string;
+  sku?: string | null;
+  rating: number;
+  title: string;
+  body: string;
+  authorName: string;
+  verifiedPurchase: boolean;
+  helpfulCount: number;
+  /** `published`, `pending` (held for moderation) or `hidden` (by staff). */
+  status: string;
+  createdAt: string;
+  updatedAt: string;
+  /** For the author: why staff hid it. */
+  hiddenReason?: string | null;
+}
+export interface ReviewPage {
+  items: Review[];
+  nextCursor?: string | null;
+}
+export interface RatingSummary {
+  productSlug: string;
+  count: number;
+  average?: number | null;
+  /** Reviews by stars, "1" to "5". */
+  histogram: Record<string, number>;
+}
+export interface Helpfulness {
+  reviewId: string;
+  helpfulCount: number;
+  voted: boolean;
+}
+export interface WishlistItem {
+  sku: string;
+  productSlug: string;
+  productTitle: string;
+  /** `active`, `archived`, `removed` or `draft`. */
+  productStatus: string;
+  variantRemoved: boolean;
+  available: boolean;
+  savedPrice?: Money | null;
+  currentPrice?: Money | null;
+  priceDropped: boolean;
+  addedAt: string;
+}
+export interface WishlistView {
+  items: WishlistItem[];
+  shareToken?: string | null;
+}
+export interface ShareLink {
+  token: string;
+  path: string;
+}
