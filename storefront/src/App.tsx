@@ -18,6 +18,8 @@ const SignIn = lazy(() => import('./pages/Auth').then((m) => ({ default: m.SignI
 const SignUp = lazy(() => import('./pages/Auth').then((m) => ({ default: m.SignUp })));
 const OrderList = lazy(() => import('./pages/Orders').then((m) => ({ default: m.OrderList })));
 const OrderDetail = lazy(() => import('./pages/Orders').then((m) => ({ default: m.OrderDetail })));
+const Wishlist = lazy(() => import('./pages/Wishlist').then((m) => ({ default: m.Wishlist })));
+const SharedWishlist = lazy(() => import('./pages/Wishlist').then((m) => ({ default: m.SharedWishlist })));
 const OpsLayout = lazy(() => import('./ops/Ops').then((m) => ({ default: m.OpsLayout })));
 const OpsOrders = lazy(() => import('./ops/Ops').then((m) => ({ default: m.OpsOrders })));
 const OpsStock = lazy(() => import('./ops/Ops').then((m) => ({ default: m.OpsStock })));
@@ -38,6 +40,8 @@ export const routes: RouteObject[] = [
       { path: 'signup', element: <SignUp /> },
       { path: 'account', element: <Account /> },
       { path: 'stores', element: <Stores /> },
+      { path: 'wishlist', element: <Wishlist /> },
+      { path: 'wishlists/shared/:token', element: <SharedWishlist /> },
       {
         path: 'ops',
         element: <OpsLayout />,

@@ -45,6 +45,7 @@ export function Layout() {
           {user ? (
             <>
               <NavLink to="/orders">Orders</NavLink>
+              <NavLink to="/wishlist">Wishlist</NavLink>
               <NavLink to="/account">Account</NavLink>
               {hasRole('ops') && <NavLink to="/ops">Ops</NavLink>}
               <button

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { COUNTRIES } from '../components/Countries';
-import { ErrorMessage, Loading, MoneyText, PageTitle } from '../components/ui';
+import { api } from '../api/client';
+import { ErrorMessage, Loading, MoneyText, Notice, PageTitle } from '../components/ui';
 import { isZero } from '../format';
 import { useCart } from '../state/cart';
 import { useCurrency } from '../state/currency';
@@ -20,10 +21,12 @@ export default function CartPage() {
   const [error, setError] = useState<unknown>();
   const [couponError, setCouponError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState<string | null>(null);
 
   const run = async (action: () => Promise<void>, onError = setError) => {
     setBusy(true);
     onError(undefined);
+    setSaved(null);
     try {
       await action();
     } catch (e) {
@@ -39,6 +42,11 @@ export default function CartPage() {
     return (
       <>
         <PageTitle>Your cart</PageTitle>
+        {saved && (
+          <Notice tone="success">
+            {saved} <Link to="/wishlist">View wishlist</Link>
+          </Notice>
+        )}
         <p>Your cart is empty.</p>
         <Link className="button" to="/products">
           Start shopping
@@ -62,7 +70,13 @@ export default function CartPage() {
           This cart is priced in {c.currency}: a cart keeps the currency it was started in.
         </p>
       )}
+      <ErrorMessage error={cart.currencyError} title={`Your cart could not be moved to ${currency}:`} />
       <ErrorMessage error={error} />
+      {saved && (
+        <Notice tone="success">
+          {saved} <Link to="/wishlist">View wishlist</Link>
+        </Notice>
+      )}
       <div className="cart">
         <table className="cart-lines">
           <caption className="visually-hidden">Items in your cart</caption>
@@ -126,6 +140,23 @@ export default function CartPage() {
                   >
                     Remove<span className="visually-hidden"> {line.title}</span>
                   </button>
+                  {user && line.status !== 'unknown_sku' && (
+                    <button
+                      type="button"
+                      className="link-button"
+                      disabled={busy}
+                      onClick={() =>
+                        void run(async () => {
+                          // Saved to the wishlist first, then taken out of the cart (by the review component).
+                          await api(`/api/wishlist/items/${encodeURIComponent(line.sku)}/from-cart`, { method: 'POST' });
+                          await cart.refresh();
+                          setSaved(`${line.title} moved to your wishlist.`);
+                        })
+                      }
+                    >
+                      Save for later<span className="visually-hidden">: {line.title}</span>
+                    </button>
+                  )}
                 </td>
                 <td className="num">
                   <MoneyText money={line.total} />

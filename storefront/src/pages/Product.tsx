@@ -1,12 +1,17 @@
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api } from '../api/client';
-import type { Availability, ProductDetail, PromotionView, Variant } from '../api/types';
+import type { Availability, ProductDetail, PromotionView, RatingSummary, Variant } from '../api/types';
 import { ErrorMessage, Loading, Notice, PageTitle, Price, ProductImage } from '../components/ui';
+import { ratingText, Stars } from '../components/Stars';
 import { useApi } from '../components/useApi';
+import { WishlistButton } from '../components/WishlistButton';
 import { categoryName } from '../format';
 import { useCart } from '../state/cart';
 import { useCurrency } from '../state/currency';
+
+// Reviews are below the fold: their code loads with the page's data, not in the first bundle.
+const Reviews = lazy(() => import('../components/Reviews'));
 
 /** The variant matching every chosen option, if any. */
 export function findVariant(variants: Variant[], chosen: Record<string, string>): Variant | undefined {
@@ -71,6 +76,11 @@ function ProductView({
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const { addLine } = useCart();
+  const summary = useApi(
+    (signal) =>
+      api<RatingSummary>(`/api/reviews/products/${encodeURIComponent(product.slug)}/summary`, { signal, auth: false }),
+    [product.slug],
+  );
 
   const availability = useApi(
     (signal) =>
@@ -129,6 +139,12 @@ function ProductView({
         </p>
         <PageTitle>{product.title}</PageTitle>
         {product.brand && <p className="brand">{product.brand}</p>}
+        {summary.data && (
+          <p className="rating-line">
+            {summary.data.average != null && <Stars rating={summary.data.average} label="" />}{' '}
+            <a href="#reviews">{ratingText(summary.data)}</a>
+          </p>
+        )}
         <p className="product-price" data-testid="price">
           <Price price={price} />
         </p>
@@ -193,6 +209,7 @@ function ProductView({
           </Notice>
         )}
         <ErrorMessage error={error} />
+        {variant && <WishlistButton sku={variant.sku} title={product.title} />}
         <p className="description">{product.description}</p>
         {Object.keys(product.attributes).length > 0 && (
           <dl className="attributes">
@@ -204,6 +221,11 @@ function ProductView({
             ))}
           </dl>
         )}
+      </div>
+      <div className="product-reviews">
+        <Suspense fallback={<Loading label="Loading reviews…" />}>
+          <Reviews slug={product.slug} variants={product.variants} summary={summary.data} onChanged={summary.reload} />
+        </Suspense>
       </div>
     </article>
   );

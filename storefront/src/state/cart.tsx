@@ -29,6 +29,8 @@ interface CartContextValue {
   removeLine: (sku: string) => Promise<void>;
   applyCoupon: (code: string) => Promise<void>;
   removeCoupon: () => Promise<void>;
+  /** Why the cart could not follow the chosen currency, if it could not. */
+  currencyError: unknown;
   /** After checkout the server has emptied the cart. */
   clearLocal: () => void;
 }
@@ -69,6 +71,7 @@ export function CartProvider({ children }: { children: ReactNode }) {
   const [loading, setLoading] = useState(true);
   const [destination, setDestinationState] = useState<Destination>(storedDestination);
   const [shippingMethod, setShippingMethod] = useState('standard');
+  const [currencyError, setCurrencyError] = useState<unknown>();
   const signedIn = !!user;
   const state = useRef({ signedIn, destination, shippingMethod });
   state.current = { signedIn, destination, shippingMethod };
@@ -151,7 +154,10 @@ export function CartProvider({ children }: { children: ReactNode }) {
 
   // A guest who switches currency gets a cart in that currency with the same lines (a cart keeps the
   // currency it was created in; the API has no way to change it). A signed-in shopper's cart keeps its own.
+  // The new cart replaces the old one only when every line made it across; otherwise the old cart stays
+  // and the failure is shown (a line swallowed here once left a shopper with an empty cart).
   useEffect(() => {
+    if (cart?.currency === currency) setCurrencyError(undefined);
     if (!cart || signedIn || cart.currency === currency) return;
     let cancelled = false;
     (async () => {
@@ -164,13 +170,16 @@ export function CartProvider({ children }: { children: ReactNode }) {
             body: { sku: line.sku, quantity: line.quantity },
             headers: token ? { 'x-cart-token': token } : {},
             auth: false,
-          }).catch(() => null);
+          });
         }
         if (cancelled) return;
         storeToken(token);
+        setCurrencyError(undefined);
         await refresh();
-      } catch {
-        // Keep the cart as it is; its currency is shown on the cart page.
+      } catch (error) {
+        if (cancelled) return;
+        console.error('the cart could not follow the currency', error);
+        setCurrencyError(error);
       }
     })();
     return () => {
@@ -214,6 +223,7 @@ export function CartProvider({ children }: { children: ReactNode }) {
     removeLine: (sku) => mutate(`/api/cart/lines/${encodeURIComponent(sku)}`, 'DELETE'),
     applyCoupon: (code) => mutate('/api/cart/coupon', 'PUT', { code }),
     removeCoupon: () => mutate('/api/cart/coupon', 'DELETE'),
+    currencyError,
     clearLocal: () => setCart((c) => (c ? { ...c, lines: [] } : c)),
   };
   return <CartContext.Provider value={value}>{children}</CartContext.Provider>;
