@@ -20,10 +20,13 @@ const OrderList = lazy(() => import('./pages/Orders').then((m) => ({ default: m.
 const OrderDetail = lazy(() => import('./pages/Orders').then((m) => ({ default: m.OrderDetail })));
 const Wishlist = lazy(() => import('./pages/Wishlist').then((m) => ({ default: m.Wishlist })));
 const SharedWishlist = lazy(() => import('./pages/Wishlist').then((m) => ({ default: m.SharedWishlist })));
-const OpsLayout = lazy(() => import('./ops/Ops').then((m) => ({ default: m.OpsLayout })));
-const OpsOrders = lazy(() => import('./ops/Ops').then((m) => ({ default: m.OpsOrders })));
-const OpsStock = lazy(() => import('./ops/Ops').then((m) => ({ default: m.OpsStock })));
-const OpsCatalog = lazy(() => import('./ops/Ops').then((m) => ({ default: m.OpsCatalog })));
+// The ops console: a module per page, none of it in the shop's first bundle.
+const OpsLayout = lazy(() => import('./ops/OpsLayout'));
+const OpsOrders = lazy(() => import('./ops/Orders'));
+const OpsStock = lazy(() => import('./ops/Stock'));
+const OpsCatalog = lazy(() => import('./ops/Catalog'));
+const OpsReviews = lazy(() => import('./ops/Moderation'));
+const OpsAudit = lazy(() => import('./ops/Audit'));
 
 export const routes: RouteObject[] = [
   {
@@ -49,6 +52,8 @@ export const routes: RouteObject[] = [
           { index: true, element: <OpsOrders /> },
           { path: 'stock', element: <OpsStock /> },
           { path: 'catalog', element: <OpsCatalog /> },
+          { path: 'reviews', element: <OpsReviews /> },
+          { path: 'audit', element: <OpsAudit /> },
         ],
       },
       { path: '*', element: <NotFound /> },

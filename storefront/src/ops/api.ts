@@ -1,0 +1,164 @@
+// What the ops console reads from the public API, one function per question, so that each page says what it
+// shows and not how the API happens to offer it.
+import { api } from '../api/client';
+import type { Adjustment, Order, Payment, ProductDetail, ProductPage, SkuStock } from '../api/types';
+import type { AuditPage, AuditRow, ModerationQueue, StaffReviewPage, StockLocation } from './types';
+
+const q = encodeURIComponent;
+
+// ---------------------------------------------------------------------------------------------------------
+// Orders
+
+/**
+ * Recent orders, found through the payments list (GET /api/payments, ops only): the order API has no staff
+ * listing yet, and every order that got as far as payment has a payment. Orders cancelled before payment
+ * are therefore missing.
+ */
+export async function recentOrders(signal: AbortSignal): Promise<Order[]> {
+  const payments = await api<{ items: Payment[] }>('/api/payments?limit=100', { signal });
+  const ids = [...new Set(payments.items.map((p) => p.orderId))].slice(0, 40);
+  const orders = await Promise.all(ids.map((id) => api<Order>(`/api/orders/${q(id)}`, { signal }).catch(() => null)));
+  return orders
+    .filter((o): o is Order => o !== null)
+    .sort((a, b) => Date.parse(b.placedAt) - Date.parse(a.placedAt));
+}
+
+export const orderById = (id: string, signal: AbortSignal) => api<Order>(`/api/orders/${q(id)}`, { signal });
+
+/** A warehouse step or a cancellation on the shopper's behalf; the order as it is afterwards. */
+export function orderAction(id: string, step: 'pack' | 'ship' | 'deliver' | 'cancel', body?: unknown) {
+  return api<Order>(`/api/orders/${q(id)}/${step}`, { method: 'POST', body });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Catalog and stock
+
+/** Every product of the catalog with its variants (every page of the listing, then each product). */
+export async function catalogProducts(signal: AbortSignal): Promise<ProductDetail[]> {
+  const products: ProductDetail[] = [];
+  let cursor: string | null | undefined;
+  do {
+    const page: ProductPage = await api<ProductPage>(
+      `/api/catalog/products?limit=100${cursor ? `&cursor=${q(cursor)}` : ''}`,
+      { signal },
+    );
+    products.push(
+      ...(await Promise.all(page.items.map((p) => api<ProductDetail>(`/api/catalog/products/${q(p.slug)}`, { signal })))),
+    );
+    cursor = page.nextCursor;
+  } while (cursor);
+  return products;
+}
+
+export interface StockRow {
+  sku: string;
+  /** The catalog's product of this SKU, if the catalog sells it. */
+  product?: ProductDetail;
+  stock: SkuStock;
+}
+
+/** Stock of every SKU the catalog sells: the inventory API has no list of SKUs yet. */
+export async function stockRows(signal: AbortSignal): Promise<StockRow[]> {
+  const products = await catalogProducts(signal);
+  const skus = products.flatMap((product) => product.variants.map((v) => ({ sku: v.sku, product })));
+  const stock = await Promise.all(skus.map((s) => api<SkuStock>(`/api/inventory/stock/${q(s.sku)}`, { signal })));
+  return skus.map((s, i) => ({ ...s, stock: stock[i] }));
+}
+
+export function isLow(stock: SkuStock): boolean {
+  return stock.lowStockThreshold != null && stock.available <= stock.lowStockThreshold;
+}
+
+/** The latest audited stock and threshold changes of a SKU, newest first. */
+export const stockChanges = (sku: string, signal: AbortSignal) =>
+  api<Adjustment[]>(`/api/inventory/adjustments?sku=${q(sku)}&limit=10`, { signal });
+
+export const locations = (signal: AbortSignal) => api<StockLocation[]>('/api/inventory/locations', { signal });
+
+/** `namespace/name` of a location as the two path segments the inventory API wants. */
+function locationPath(location: string): string {
+  const [namespace, name] = location.split('/');
+  return `${q(namespace)}/${q(name ?? '')}`;
+}
+
+export function adjustStock(sku: string, location: string, delta: number, reason: string) {
+  return api(`/api/inventory/stock/${q(sku)}/${locationPath(location)}/adjustments`, {
+    method: 'POST',
+    body: { delta, reason },
+  });
+}
+
+export function setOnHand(sku: string, location: string, onHand: number, reason: string) {
+  return api(`/api/inventory/stock/${q(sku)}/${locationPath(location)}`, { method: 'PUT', body: { onHand, reason } });
+}
+
+export function setThreshold(sku: string, threshold: number | null, reason: string) {
+  return api(`/api/inventory/thresholds/${q(sku)}`, { method: 'PUT', body: { threshold, reason } });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reviews
+
+export function moderationQueue(queue: ModerationQueue, cursor: string | null, signal?: AbortSignal) {
+  return api<StaffReviewPage>(`/api/reviews/moderation?queue=${queue}&limit=20${cursor ? `&cursor=${q(cursor)}` : ''}`, {
+    signal,
+  });
+}
+
+export const hideReview = (id: string, reason: string) =>
+  api(`/api/reviews/${q(id)}/hide`, { method: 'POST', body: { reason } });
+
+export const publishReview = (id: string) => api(`/api/reviews/${q(id)}/publish`, { method: 'POST' });
+
+// ---------------------------------------------------------------------------------------------------------
+// Audit trail
+
+/** The components that keep an audit trail of staff actions (`GET /api/<component>/audit`). */
+export const AUDITED_COMPONENTS = ['order', 'inventory', 'identity', 'review'] as const;
+
+export interface AuditFilters {
+  /** A user id (the API's `actor`). */
+  actor?: string;
+  action?: string;
+  outcome?: string;
+  resourceId?: string;
+  /** RFC 3339. */
+  since?: string;
+  until?: string;
+}
+
+/** Next-page cursors per component; a component missing from the map has nothing older. */
+export type AuditCursors = Record<string, string>;
+
+/**
+ * One page of every component's trail with the same filters, merged newest first. With `cursors` (from the
+ * previous page) only the components with older rows are asked again. The components are asked at once;
+ * one that fails fails the page, so that a missing trail is never taken for an empty one.
+ */
+export async function auditPage(
+  components: readonly string[],
+  filters: AuditFilters,
+  cursors: AuditCursors | null,
+  signal?: AbortSignal,
+): Promise<{ rows: AuditRow[]; cursors: AuditCursors }> {
+  const asked = cursors ? components.filter((c) => cursors[c]) : components;
+  const pages = await Promise.all(
+    asked.map(async (component) => {
+      const params = new URLSearchParams({ limit: '50' });
+      for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
+      if (cursors?.[component]) params.set('before', cursors[component]);
+      const page = await api<AuditPage>(`/api/${component}/audit?${params}`, { signal });
+      return { component, page };
+    }),
+  );
+  const next: AuditCursors = {};
+  for (const { component, page } of pages) if (page.nextBefore) next[component] = page.nextBefore;
+  const rows = pages
+    .flatMap(({ component, page }) => page.items.map((item) => ({ ...item, component })))
+    .sort((a, b) => Date.parse(b.occurredAt) - Date.parse(a.occurredAt) || b.id.localeCompare(a.id));
+  return { rows, cursors: next };
+}
+
+/** The user id of an account, by its e-mail address (admins only). */
+export const userByEmail = (email: string, signal?: AbortSignal) =>
+  api<{ id: string; email: string }>(`/api/users?email=${q(email)}`, { signal });
