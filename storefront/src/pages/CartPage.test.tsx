@@ -57,6 +57,25 @@ describe('the cart page', () => {
     );
   });
 
+  it('keeps a guest cart whose lines cannot follow a currency switch, and says why', async () => {
+    localStorage.setItem('bazaar.cartToken', 'usd-token');
+    localStorage.setItem('bazaar.currency', 'EUR');
+    const adds: string[] = [];
+    fakeApi({
+      'GET /api/cart': () => ok(cart),
+      'POST /api/cart': () => ok({ ...cart, id: 'c2', currency: 'EUR', lines: [], cartToken: 'eur-token' }, 201),
+      'POST /api/cart/lines': (_url, init) => {
+        adds.push((init.headers as Record<string, string>)['x-cart-token']);
+        return problem(503, { type: 'x', title: 'Service Unavailable', detail: 'The catalog is busy.' });
+      },
+    });
+    renderAt('/cart', '/cart', <CartPage />);
+    expect(await screen.findByRole('alert')).toHaveTextContent('Your cart could not be moved to EUR: The shop is busy right now.');
+    expect(adds).toEqual(['eur-token']);
+    expect(localStorage.getItem('bazaar.cartToken')).toBe('usd-token');
+    expect(screen.getByRole('button', { name: 'Remove Steel Bottle' })).toBeInTheDocument();
+  });
+
   it('invites an empty cart to shop', async () => {
     fakeApi({});
     renderAt('/cart', '/cart', <CartPage />);
