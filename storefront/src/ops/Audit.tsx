@@ -251,7 +251,7 @@ export function ChangeView({ before, after }: { before: unknown; after: unknown 
           const to = readable(a[k]);
           return (
             <div key={k}>
-              <dt>{k}</dt>
+              <dt>{k}:</dt>
               <dd>{from === to ? from : `${k in b ? from : 'none'} → ${k in a ? to : 'none'}`}</dd>
             </div>
           );
