@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const storefront = resolve(here, '..');
 const repo = resolve(storefront, '..');
-export const STATE_FILE = join(storefront, '.e2e', 'server.json');
+// One state file and log per run (the runner's process, which runs both the setup and the teardown), so that
+// two runs in one checkout never read each other's log or stop each other's server.
+export const STATE_FILE = join(storefront, '.e2e', `server-${process.pid}.json`);
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -41,7 +43,7 @@ export default async function globalSetup() {
   const adminPassword = `e2e-${Math.random().toString(36).slice(2)}-admin`;
   const run = `sf${Date.now().toString(36)}`;
   mkdirSync(join(storefront, '.e2e'), { recursive: true });
-  const log = join(storefront, '.e2e', 'bazaar-dev.log');
+  const log = join(storefront, '.e2e', `bazaar-dev-${process.pid}.log`);
   const out = openSync(log, 'w');
   const child = spawn(binary(), ['dev', '--dev-addr', `127.0.0.1:${port}`, '--kube-api', 'never'], {
     cwd: repo,
