@@ -100,6 +100,10 @@ pub struct ShippingOption {
     pub price: Money,
     pub delivery_days_min: u32,
     pub delivery_days_max: u32,
+    /// For in-store pickup (code `pickup`): the Stores (`namespace/name`) offering it to this destination;
+    /// a checkout with pickup names one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pickup_stores: Vec<String>,
 }
 
 /// What became of a coupon code.
