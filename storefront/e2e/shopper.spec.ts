@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { addToCart, expectAccessible, fillAddress, screenshot, shop, signUp } from './helpers';
+import { addToCart, adminToken, apiCall, expectAccessible, fillAddress, screenshot, shop, signUp } from './helpers';
 
 test('a guest browses, searches, fills a cart, signs up, the cart merges, checks out and follows the order to its tracking number', async ({
   page,
@@ -60,6 +60,7 @@ test('a guest browses, searches, fills a cart, signs up, the cart merges, checks
   await expect(page.getByRole('heading', { name: /Thank you! Order BZ-/ })).toBeVisible();
   await expect(page.getByTestId('order-state')).toContainText('Confirmed');
   await expectAccessible(page, 'order confirmation');
+  const orderId = page.url().match(/orders\/([0-9a-f-]+)/)?.[1] ?? '';
   const number = ((await page.getByRole('heading', { level: 1 }).textContent()) ?? '').match(/BZ-\d+/)?.[0];
   expect(number).toBeTruthy();
   await expect(page.getByRole('link', { name: 'Cart' })).toContainText('0');
@@ -92,6 +93,20 @@ test('a guest browses, searches, fills a cart, signs up, the cart merges, checks
   await expect(page.getByRole('link', { name: `Order ${number}` })).toBeVisible();
   await expectAccessible(page, 'orders');
   await staff.close();
+
+  // Once delivered (ops, through the API here), the shopper's review of what they bought is marked as a
+  // verified purchase (the review component learns deliveries from order events, so it may take a moment).
+  await apiCall(`/api/orders/${orderId}/deliver`, { method: 'POST', token: await adminToken() });
+  await page.goto(shop('/products/steel-bottle'));
+  const reviews = page.getByRole('region', { name: 'Reviews' });
+  await reviews.getByRole('radio', { name: '5 stars' }).check();
+  await reviews.getByLabel('Title').fill('Coffee still hot at the summit');
+  await reviews.getByRole('button', { name: 'Post review' }).click();
+  await expect(page.getByTestId('my-review')).toBeVisible();
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('review-list').getByText('Verified purchase')).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
 });
 
 test('sign-out forgets the session; signing in again brings back the cart @phone', async ({ page }) => {

@@ -1,0 +1,110 @@
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { expectAccessible, screenshot, shop, signUp } from './helpers';
+
+// Reviews and wishlists (the review component) from the shopper's side. Both tests run at desktop and phone
+// size; each project reviews its own product so that their rating summaries do not mix.
+
+/** Photographs the page scrolled to `selector` (below the fold on a product page). */
+async function shotAt(page: Page, selector: string, name: string, info: TestInfo) {
+  await page.locator(selector).scrollIntoViewIfNeeded();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, `${name} is wider than the screen`).toBeLessThanOrEqual(0);
+  await screenshot(page, name, info);
+}
+
+test('a shopper reviews a product and edits it; another finds it helpful and reports it @phone', async ({ page, browser }, info) => {
+  const slug = info.project.name === 'phone' ? 'storm-shell' : 'merino-tee';
+  await signUp(page, 'Rita');
+  await page.goto(shop(`/products/${slug}`));
+  await expect(page.getByRole('link', { name: 'No reviews yet' })).toBeVisible();
+
+  // Markup in a review is text: shown as typed, never run.
+  const reviews = page.getByRole('region', { name: 'Reviews' });
+  await reviews.getByRole('radio', { name: '5 stars' }).check();
+  await reviews.getByLabel('Title').fill('Warm <b>and</b> light');
+  await reviews.getByLabel('Your review', { exact: true }).fill('<img src=x onerror="document.title=1"> Kept me dry on a wet ridge.');
+  await reviews.getByRole('button', { name: 'Post review' }).click();
+  await expect(page.getByTestId('my-review')).toContainText('Your review is published.');
+  await expect(page.getByRole('link', { name: '5.0 out of 5 (1 review)' })).toBeVisible();
+  const list = page.getByTestId('review-list');
+  await expect(list.getByRole('heading', { name: 'Warm <b>and</b> light' })).toBeVisible();
+  await expect(list).toContainText('<img src=x onerror="document.title=1"> Kept me dry');
+  await expect(list.locator('img, b')).toHaveCount(0);
+
+  // Editing keeps one review per shopper; the summary follows.
+  await reviews.getByRole('button', { name: 'Edit your review' }).click();
+  await reviews.getByRole('radio', { name: '4 stars' }).check();
+  await reviews.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByRole('link', { name: '4.0 out of 5 (1 review)' })).toBeVisible();
+  await expect(page.getByTestId('rating-summary')).toContainText('4.0 out of 5 (1 review)');
+  await expectAccessible(page, `product reviews (${info.project.name})`);
+  await shotAt(page, '#reviews', 'reviews', info);
+
+  // Another shopper votes it helpful and reports it.
+  const other = await browser.newContext({ viewport: page.viewportSize() ?? undefined });
+  const vic = await other.newPage();
+  await signUp(vic, 'Vic');
+  await vic.goto(shop(`/products/${slug}#reviews`));
+  const review = vic.getByTestId('review-list').getByRole('listitem').first();
+  await expect(review).toContainText('Warm <b>and</b> light');
+  await review.getByRole('button', { name: /^Helpful/ }).click();
+  await expect(review).toContainText('1 person found this helpful');
+  await review.getByRole('button', { name: /^Report/ }).click();
+  await review.getByLabel('What is wrong with this review?').fill('e2e: looks like an ad');
+  await review.getByRole('button', { name: 'Send report' }).click();
+  await expect(review).toContainText('the shop will look at this review');
+  await vic.getByLabel('Order reviews by').selectOption('helpful');
+  await expect(vic.getByTestId('review-list')).toContainText('1 person found this helpful');
+  await expectAccessible(vic, `product reviews with a report form (${info.project.name})`);
+  await other.close();
+});
+
+test('a wishlist: saved from the product page, shared read-only, moved to the cart and back @phone', async ({ page, browser }, info) => {
+  await signUp(page, 'Wes');
+  await page.goto(shop('/products/trail-runner'));
+  await page.getByRole('radio', { name: 'blue', exact: true }).check();
+  await page.getByRole('radio', { name: '43', exact: true }).check();
+  await page.getByRole('button', { name: '♡ Save to wishlist' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'is saved to your wishlist' })).toContainText('TR-43-BLU');
+  await expect(page.getByRole('button', { name: '♥ Saved to wishlist' })).toBeVisible();
+
+  await page.getByRole('link', { name: 'View wishlist' }).click();
+  await expect(page.getByRole('heading', { name: 'Your wishlist', exact: true })).toBeVisible();
+  const item = page.getByTestId('wish-TR-43-BLU');
+  await expect(item).toContainText('Trail Runner');
+
+  // A read-only link for anyone.
+  await page.getByRole('button', { name: 'Make a share link' }).click();
+  const link = await page.getByLabel('Share link').inputValue();
+  expect(link).toMatch(/\/wishlists\/shared\/[A-Za-z0-9_-]{20,}$/);
+  await expectAccessible(page, `wishlist (${info.project.name})`);
+  await screenshot(page, 'wishlist', info);
+
+  const guestContext = await browser.newContext({ viewport: page.viewportSize() ?? undefined });
+  const guest = await guestContext.newPage();
+  await guest.goto(link);
+  await expect(guest.getByRole('heading', { name: 'Shared wishlist' })).toBeVisible();
+  await expect(guest.getByTestId('wish-TR-43-BLU')).toContainText('Trail Runner');
+  await expect(guest.getByTestId('wishlist').getByRole('button')).toHaveCount(0);
+  await expectAccessible(guest, `shared wishlist (${info.project.name})`);
+  await screenshot(guest, 'wishlist-shared', info);
+
+  // To the cart, and back to the wishlist from the cart.
+  await item.getByRole('button', { name: /Move to cart/ }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'moved to your cart' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Cart' })).toContainText('1');
+  await expect(page.getByText(/Nothing saved yet/)).toBeVisible();
+  await page.goto(shop('/cart'));
+  await page.getByRole('button', { name: /Save for later/ }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'moved to your wishlist' })).toBeVisible();
+  await expect(page.getByText('Your cart is empty.')).toBeVisible();
+  await page.getByRole('link', { name: 'View wishlist' }).click();
+  await expect(page.getByTestId('wish-TR-43-BLU')).toBeVisible();
+
+  // Revoked: the link stops working at once.
+  await page.getByRole('button', { name: 'Stop sharing' }).click();
+  await expect(page.getByRole('button', { name: 'Make a share link' })).toBeVisible();
+  await guest.reload();
+  await expect(guest.getByText('This wishlist is not shared any more, or the link is wrong.')).toBeVisible();
+  await guestContext.close();
+});
