@@ -82,10 +82,27 @@ pub struct StockLow {
     pub threshold: u32,
 }
 
+/// `inventory.availability_changed`: a SKU went out of stock (no unit available at any location) or came
+/// back in stock. Only these transitions are announced, not every change of the count; whatever moves
+/// stock across zero announces it (stock set or adjusted by ops, a reservation, its release or expiry, a
+/// restock), in the transaction of that change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityChanged {
+    pub sku: Sku,
+    /// True when at least one unit is available (on hand and not reserved) at some location.
+    pub in_stock: bool,
+    /// Available units over all locations after the change.
+    pub available: u32,
+    /// When the change was made (UTC); later events of a SKU carry later times.
+    pub changed_at: DateTime<Utc>,
+}
+
 crate::domain_events! {
     InventoryReserved => "inventory.reserved", INVENTORY, order_id;
     InventoryRejected => "inventory.rejected", INVENTORY, order_id;
     InventoryCommitted => "inventory.committed", INVENTORY, order_id;
     InventoryReleased => "inventory.released", INVENTORY, order_id;
     StockLow => "inventory.stock_low", INVENTORY, sku;
+    AvailabilityChanged => "inventory.availability_changed", INVENTORY, sku;
 }

@@ -10,6 +10,7 @@ pub mod money;
 pub mod order;
 pub mod payment;
 pub mod quote;
+pub mod review;
 pub mod schema;
 pub mod topic;
 

@@ -1,7 +1,7 @@
 //! JSON Schemas of the event payloads, generated from the Rust types so that they cannot drift.
 
 use crate::DomainEvent;
-use crate::{catalog, identity, inventory, order, payment};
+use crate::{catalog, identity, inventory, order, payment, review};
 
 /// Every event type with the JSON Schema of its data, sorted by type. The committed copies under
 /// `crates/contracts/schemas/` are checked against this list by a test.
@@ -22,6 +22,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         entry::<inventory::InventoryCommitted>(),
         entry::<inventory::InventoryReleased>(),
         entry::<inventory::StockLow>(),
+        entry::<inventory::AvailabilityChanged>(),
         entry::<payment::PaymentAuthorized>(),
         entry::<payment::PaymentFailed>(),
         entry::<payment::PaymentCaptured>(),
@@ -37,6 +38,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         entry::<catalog::FulfillmentDeleted>(),
         entry::<catalog::PromotionUpserted>(),
         entry::<catalog::PromotionDeleted>(),
+        entry::<review::RatingSummaryChanged>(),
     ];
     schemas.sort_by_key(|(event_type, _)| *event_type);
     schemas

@@ -12,15 +12,17 @@ impl Topic {
     pub const INVENTORY: Topic = Topic("bazaar.inventory");
     pub const PAYMENT: Topic = Topic("bazaar.payment");
     pub const NOTIFICATION: Topic = Topic("bazaar.notification");
+    pub const REVIEW: Topic = Topic("bazaar.review");
 
     /// Every topic the platform publishes to, so that start-up can create them all.
-    pub const ALL: [Topic; 6] = [
+    pub const ALL: [Topic; 7] = [
         Topic::CATALOG,
         Topic::IDENTITY,
         Topic::ORDER,
         Topic::INVENTORY,
         Topic::PAYMENT,
         Topic::NOTIFICATION,
+        Topic::REVIEW,
     ];
 
     /// A topic not in [`Topic::ALL`]; for tests and tools.
