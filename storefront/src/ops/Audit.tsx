@@ -52,6 +52,8 @@ function AuditTrail() {
   const [rows, setRows] = useState<AuditRow[]>([]);
   const [cursors, setCursors] = useState<AuditCursors>({});
   const [filters, setFilters] = useState<AuditFilters | null>(null);
+  // E-mail addresses known for user ids (the trails record ids): the one the "who" filter was resolved from.
+  const [names, setNames] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>();
   const [loading, setLoading] = useState(true);
   const components = form.component ? [form.component] : AUDITED_COMPONENTS;
@@ -64,7 +66,11 @@ function AuditTrail() {
     (async () => {
       // "Who" may be an e-mail address, which the identity API turns into the user id the trails record.
       let actor = form.who?.trim() || undefined;
-      if (actor?.includes('@')) actor = (await userByEmail(actor, controller.signal)).id;
+      if (actor?.includes('@')) {
+        const found = await userByEmail(actor, controller.signal);
+        actor = found.id;
+        setNames((n) => ({ ...n, [found.id]: found.email }));
+      }
       const wanted: AuditFilters = {
         actor,
         action: form.action?.trim() || undefined,
@@ -181,7 +187,7 @@ function AuditTrail() {
           </thead>
           <tbody>
             {rows.map((row) => (
-              <AuditRowView key={`${row.component}-${row.id}`} row={row} />
+              <AuditRowView key={`${row.component}-${row.id}`} row={row} names={names} />
             ))}
           </tbody>
         </table>
@@ -195,15 +201,17 @@ function AuditTrail() {
   );
 }
 
-function AuditRowView({ row }: { row: AuditRow }) {
+function AuditRowView({ row, names }: { row: AuditRow; names: Record<string, string> }) {
   const { user } = useSession();
+  const who =
+    row.actor === user?.id ? `you (${user.email})` : names[row.actor] ? names[row.actor] : null;
   return (
     <tr data-testid={`audit-${row.action}`} className={`outcome-${row.outcome}`}>
       <td>
         <time dateTime={row.occurredAt}>{formatDate(row.occurredAt)}</time>
       </td>
       <td>
-        {row.actor === user?.id ? `you (${user.email})` : <code title={row.actor}>{row.actor}</code>}
+        {who ?? <code className="resource-id">{row.actor}</code>}
         {row.actorRoles.length > 0 && <span className="line-sku">{row.actorRoles.join(', ')}</span>}
       </td>
       <td>
@@ -243,7 +251,8 @@ export function ChangeView({ before, after }: { before: unknown; after: unknown 
   if ((before == null || isRecord(before)) && (after == null || isRecord(after))) {
     const b = (before ?? {}) as Record<string, unknown>;
     const a = (after ?? {}) as Record<string, unknown>;
-    const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])];
+    // Fields empty on both sides (a pack's carrier) say nothing.
+    const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => b[k] != null || a[k] != null);
     return (
       <dl className="change">
         {keys.map((k) => {
