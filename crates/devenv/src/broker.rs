@@ -71,6 +71,44 @@ impl LocalBroker {
         &self.dir
     }
 
+    /// Freezes the broker (SIGSTOP): it keeps its port, connections and data but answers nothing, as a
+    /// hung broker would, until [`resume`](Self::resume). For outage tests: producers and consumers see
+    /// their requests time out, and everything carries on from where it was once the broker resumes.
+    pub fn pause(&self) -> Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Lets a [`pause`](Self::pause)d broker run again (SIGCONT).
+    pub fn resume(&self) -> Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> Result<()> {
+        let pid = self
+            .child
+            .as_ref()
+            .map(|child| child.id().to_string())
+            .unwrap_or_default();
+        let command = format!("kill {signal} {pid}");
+        let output = Command::new("kill")
+            .args([signal, &pid])
+            .output()
+            .map_err(|source| DevEnvError::Spawn {
+                program: "kill".to_owned(),
+                source,
+            })?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(DevEnvError::CommandFailed {
+                command,
+                status: output.status,
+                output: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+                hint: "the broker is no longer running; start a new one",
+            })
+        }
+    }
+
     /// Stops the broker and deletes its directory. The broker keeps everything in memory, so there is
     /// nothing to flush and killing it is as orderly as it gets; this exists so that callers can end
     /// the broker at a point of their choosing, after their own components have shut down.
