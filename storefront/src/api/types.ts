@@ -70,6 +70,11 @@ export interface CategoryNode {
   productCount: number;
   children: CategoryNode[];
 }
+/** GET /api/catalog/facets: attribute and option values with the products picking each would show. */
+export interface Facets {
+  total: number;
+  attributes: { name: string; values: { value: string; count: number }[] }[];
+}
 export interface PromotionView {
   id: string;
   title: string;
@@ -160,6 +165,8 @@ export interface ShippingOption {
   price: Money;
   deliveryDaysMin: number;
   deliveryDaysMax: number;
+  /** For in-store pickup (code `pickup`): the Stores (`namespace/name`) offering it to this destination. */
+  pickupStores?: string[];
 }
 export interface Cart {
   id: string;
@@ -210,6 +217,10 @@ export interface Order {
   shippingMethod: string;
   carrier?: string | null;
   trackingNumber?: string | null;
+  /** For in-store pickup (shippingMethod `pickup`): the Store (`namespace/name`) to collect from. */
+  pickupStore?: string | null;
+  /** Why the payment failed, in the shopper's words (a cancelled order with cancelReason payment_failed). */
+  paymentFailure?: { reason: string; message: string } | null;
   placedAt: string;
   history: { from?: string | null; to: string; cause: string; at: string }[];
 }

@@ -2,7 +2,8 @@ import { useEffect, useState } from 'react';
 import { Link, Navigate, useParams, useSearchParams } from 'react-router';
 import { api } from '../api/client';
 import { streamEvents } from '../api/sse';
-import type { Order, OrderPage, OrderState } from '../api/types';
+import type { Order, OrderPage, OrderState, StoreView } from '../api/types';
+import { hoursText, usePickupStores } from '../components/pickupStores';
 import { ErrorMessage, Loading, MoneyText, Notice, PageTitle } from '../components/ui';
 import { useApi } from '../components/useApi';
 import { describeCancelReason, formatDate, isZero, STATE_LABELS } from '../format';
@@ -106,6 +107,7 @@ export function OrderDetail() {
   const [params] = useSearchParams();
   const { user, loading } = useSession();
   const { order, live } = useLiveOrder(id, !!user);
+  const pickupStores = usePickupStores(!!order.data?.pickupStore);
   if (loading) return <Loading />;
   if (!user) return <Navigate to={`/signin?next=/orders/${id}`} replace />;
   if (order.error && !order.data) {
@@ -131,7 +133,7 @@ export function OrderDetail() {
       </p>
       {o.state === 'cancelled' && (
         <div className="alert alert-error" role="alert" data-testid="cancel-reason">
-          {describeCancelReason(o.cancelReason)}
+          {o.paymentFailure?.message ?? describeCancelReason(o.cancelReason)}
         </div>
       )}
       {(o.state === 'placed' || o.state === 'awaiting_payment') && (
@@ -197,7 +199,8 @@ export function OrderDetail() {
           </dl>
         </section>
         <section aria-labelledby="ship-to">
-          <h2 id="ship-to">Shipping to</h2>
+          {o.pickupStore && <PickupAt id={o.pickupStore} store={pickupStores.data?.get(o.pickupStore)} />}
+          <h2 id="ship-to">{o.pickupStore ? 'Your address' : 'Shipping to'}</h2>
           <address>
             {o.shippingAddress.name}
             <br />
@@ -227,5 +230,24 @@ export function OrderDetail() {
         <Link to="/orders">All your orders</Link> · <Link to="/products">Keep shopping</Link>
       </p>
     </>
+  );
+}
+
+function PickupAt({ id, store }: { id: string; store: StoreView | undefined }) {
+  return (
+    <div data-testid="pickup-store">
+      <h2>Pick up at</h2>
+      <p>
+        <strong>{store?.displayName ?? id}</strong>
+        {store && (
+          <>
+            <br />
+            {store.address.lines.join(', ')}, {store.address.city}
+            <br />
+            {hoursText(store)} ({store.timeZone})
+          </>
+        )}
+      </p>
+    </div>
   );
 }
