@@ -212,6 +212,27 @@ test.describe('a day in the ops console', () => {
     await page.context().close();
   });
 
+
+  test('the console fits a phone and passes axe-core there @phone', async ({ browser }, info) => {
+    test.skip(info.project.name !== 'phone', 'the desktop project sees these pages in the tests above');
+    const size = { width: 390, height: 844 };
+    const pages: [Session, string, string, RegExp][] = [
+      [ops.session, '/ops', 'ops-orders', /^Orders$/],
+      [ops.session, '/ops/stock', 'ops-stock', /^Stock$/],
+      [admin, '/ops/audit', 'ops-audit', /^Audit trail$/],
+    ];
+    for (const [who, path, name, heading] of pages) {
+      const page = await pageAs(browser, who, size);
+      await page.goto(shop(path));
+      await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+      await expect(page.getByRole('status').filter({ hasText: 'Loading' })).toHaveCount(0);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${path} is wider than the screen`).toBeLessThanOrEqual(0);
+      await expectAccessible(page, `${path} on a phone`);
+      await screenshot(page, name, info);
+      await page.context().close();
+    }
+  });
 });
 
 test('the ops console refuses a shopper', async ({ page }) => {
