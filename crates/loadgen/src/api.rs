@@ -7,10 +7,15 @@ use anyhow::{Context, anyhow, bail};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
+use crate::options::Route;
+
 #[derive(Clone)]
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
+    /// Path prefixes served elsewhere than `base` (components in processes of their own); the longest
+    /// matching prefix wins.
+    pub routes: Vec<Route>,
     /// How long a call keeps retrying while the server sheds load or rate-limits.
     pub patience: Duration,
 }
@@ -23,7 +28,12 @@ pub struct Session {
 }
 
 impl Api {
-    pub fn new(base: &str, connections: usize, patience: Duration) -> anyhow::Result<Api> {
+    pub fn new(
+        base: &str,
+        routes: &[Route],
+        connections: usize,
+        patience: Duration,
+    ) -> anyhow::Result<Api> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(connections.max(8))
             .timeout(Duration::from_secs(60))
@@ -32,12 +42,22 @@ impl Api {
         Ok(Api {
             http,
             base: base.trim_end_matches('/').to_owned(),
+            routes: routes.to_vec(),
             patience,
         })
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        let routed = self
+            .routes
+            .iter()
+            .filter(|route| {
+                path.strip_prefix(route.prefix.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+            })
+            .max_by_key(|route| route.prefix.len());
+        let base = routed.map_or(self.base.as_str(), |route| route.url.as_str());
+        format!("{base}{path}")
     }
 
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
@@ -157,7 +177,42 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{Api, percentile};
+    use std::time::Duration;
+
+    #[test]
+    fn a_path_goes_to_the_url_of_its_longest_routed_prefix_or_else_to_the_base() {
+        let routes = [
+            "/api/orders=http://order:1".parse().expect("route"),
+            "/api/orders/special=http://special:2"
+                .parse()
+                .expect("route"),
+            "/api/auth=http://identity:3".parse().expect("route"),
+        ];
+        let api = Api::new("http://all:9/", &routes, 1, Duration::ZERO).expect("api");
+        assert_eq!(api.url("/api/orders"), "http://order:1/api/orders");
+        assert_eq!(
+            api.url("/api/orders/7/events"),
+            "http://order:1/api/orders/7/events"
+        );
+        assert_eq!(
+            api.url("/api/orders?limit=5"),
+            "http://order:1/api/orders?limit=5"
+        );
+        assert_eq!(
+            api.url("/api/orders/special/x"),
+            "http://special:2/api/orders/special/x"
+        );
+        assert_eq!(
+            api.url("/api/auth/login"),
+            "http://identity:3/api/auth/login"
+        );
+        assert_eq!(api.url("/api/ordersx"), "http://all:9/api/ordersx");
+        assert_eq!(
+            api.url("/api/catalog/products"),
+            "http://all:9/api/catalog/products"
+        );
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

@@ -34,7 +34,7 @@ use goose::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use options::{Mix, Plan, ThinkTime, parse_duration};
+use options::{Mix, Plan, Route, ThinkTime, parse_duration};
 
 #[derive(Args, Debug)]
 pub struct LoadgenArgs {
@@ -62,6 +62,11 @@ pub struct Target {
         default_value = "http://127.0.0.1:8080"
     )]
     pub url: String,
+
+    /// Path prefixes served elsewhere than --url, `PREFIX=URL`, repeated or comma-separated (components
+    /// in processes of their own with no gateway: `/api/auth=http://127.0.0.1:8081,...`). Saga mode only.
+    #[arg(long = "route", env = "BAZAAR_LOADGEN_ROUTES", value_delimiter = ',')]
+    pub routes: Vec<Route>,
 
     /// The account with the ops role used to top up stock.
     #[arg(
@@ -255,7 +260,7 @@ async fn prepare(target: &Target, shoppers: usize) -> anyhow::Result<Prepared> {
     if shoppers == 0 {
         bail!("at least one shopper is needed");
     }
-    let api = api::Api::new(&target.url, shoppers, target.patience)?;
+    let api = api::Api::new(&target.url, &target.routes, shoppers, target.patience)?;
     std::fs::create_dir_all(&target.report_dir)
         .with_context(|| format!("creating {}", target.report_dir.display()))?;
     let catalog = setup::discover(&api, target.stocked_products, &currency)
@@ -316,6 +321,12 @@ async fn shoppers_run(args: ShopperArgs) -> anyhow::Result<()> {
         ramp_down: args.ramp_down,
     };
     let test_plan = plan.to_goose().map_err(anyhow::Error::msg)?;
+    if !args.target.routes.is_empty() {
+        // goose sends every request to one host.
+        bail!(
+            "--route is for the saga mode; shopper traffic needs one URL serving every component"
+        );
+    }
     let prepared = prepare(&args.target, args.users).await?;
     let dir = &args.target.report_dir;
     let shared = Arc::new(shoppers::Shared {

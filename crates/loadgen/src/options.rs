@@ -52,6 +52,40 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// A path prefix served somewhere other than the base URL, `PREFIX=URL` (`/api/auth=http://127.0.0.1:8081`):
+/// for a Bazaar whose components run as separate processes with no gateway in front.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub prefix: String,
+    pub url: String,
+}
+
+impl FromStr for Route {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let expected = "expected PREFIX=URL, e.g. /api/auth=http://127.0.0.1:8081";
+        let (prefix, url) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}`: {expected}"))?;
+        let (prefix, url) = (prefix.trim(), url.trim().trim_end_matches('/'));
+        if !prefix.starts_with('/') {
+            return Err(format!(
+                "`{text}`: the prefix must start with /; {expected}"
+            ));
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "`{text}`: the URL must start with http:// or https://; {expected}"
+            ));
+        }
+        Ok(Route {
+            prefix: prefix.trim_end_matches('/').to_owned(),
+            url: url.to_owned(),
+        })
+    }
+}
+
 /// How long a shopper pauses between two steps: a fixed time (`1s`) or a range picked from uniformly
 /// (`500ms..3s`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,6 +291,20 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routes_are_a_path_prefix_and_a_url() {
+        assert_eq!(
+            "/api/auth=http://127.0.0.1:8081/".parse::<Route>(),
+            Ok(Route {
+                prefix: "/api/auth".into(),
+                url: "http://127.0.0.1:8081".into()
+            })
+        );
+        for wrong in ["/api/auth", "api/auth=http://x", "/api/auth=127.0.0.1:8081"] {
+            assert!(wrong.parse::<Route>().is_err(), "{wrong}");
+        }
+    }
 
     #[test]
     fn durations_are_read_in_the_units_people_write() {
