@@ -41,7 +41,8 @@ describe('the ops order list', () => {
       ...signedInAs(['ops']),
       'GET /api/payments': () => payments(['o1', 'o2']),
       'GET /api/orders/o1': () => ok(packed ? order('o1', 'BZ-1', 'packed', 4) : order('o1', 'BZ-1', 'confirmed', 3)),
-      'GET /api/orders/o2': () => ok(order('o2', 'BZ-2', 'shipped', 5, { carrier: 'UPS', trackingNumber: '1Z9' })),
+      'GET /api/orders/o2': () =>
+        ok(order('o2', 'BZ-2', 'shipped', 5, { carrier: 'UPS', trackingNumber: '1Z9', shippingMethod: 'pickup', pickupStore: 'shop/downtown-sf' })),
       'POST /api/orders/o1/pack': () => {
         packed = true;
         return ok(order('o1', 'BZ-1', 'packed', 4));
@@ -52,6 +53,8 @@ describe('the ops order list', () => {
     const toPack = await screen.findByRole('region', { name: /To pack \(1\)/ });
     expect(within(toPack).getByTestId('ops-order-BZ-1')).toHaveTextContent('Confirmed');
     expect(screen.getByRole('region', { name: /To deliver \(1\)/ })).toHaveTextContent('UPS 1Z9');
+    expect(screen.getByTestId('ops-order-BZ-2')).toHaveTextContent('pickup at shop/downtown-sf');
+    expect(screen.getByTestId('ops-order-BZ-1')).toHaveTextContent('standard to San Francisco, US');
     expect(screen.getByTestId('live-bar')).toHaveTextContent(/Refreshed every 5 s; last updated at \d/);
 
     await userEvent.click(screen.getByRole('button', { name: 'Mark BZ-1 packed' }));

@@ -163,8 +163,11 @@ export function OrderRow({ order, onChange }: { order: Order; onChange: (order: 
     <li className="ops-order" data-testid={`ops-order-${order.number}`}>
       <div className="ops-order-head">
         <strong>{order.number}</strong> <span className={`state state-${order.state}`}>{STATE_LABELS[order.state]}</span>{' '}
-        <MoneyText money={order.total} /> · {items} {items === 1 ? 'item' : 'items'} · {order.shippingMethod} to{' '}
-        {order.shippingAddress.city}, {order.shippingAddress.country} · placed {formatDate(order.placedAt)}
+        <MoneyText money={order.total} /> · {items} {items === 1 ? 'item' : 'items'} ·{' '}
+        {order.pickupStore
+          ? `pickup at ${order.pickupStore}`
+          : `${order.shippingMethod} to ${order.shippingAddress.city}, ${order.shippingAddress.country}`}{' '}
+        · placed {formatDate(order.placedAt)}
         {order.trackingNumber && (
           <>
             {' '}
@@ -172,6 +175,7 @@ export function OrderRow({ order, onChange }: { order: Order; onChange: (order: 
           </>
         )}
         {order.cancelReason && <> · {order.cancelReason.replace(/_/g, ' ')}</>}
+        {order.paymentFailure && <> ({order.paymentFailure.message})</>}
       </div>
       <details>
         <summary>
