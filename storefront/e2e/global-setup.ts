@@ -58,6 +58,9 @@ export default async function globalSetup() {
       BAZAAR_DB_SCHEMA_PREFIX: `${run}_`,
       BAZAAR_KAFKA_TOPIC_PREFIX: `${run}.`,
       BAZAAR_TAX_RATES: 'US-CA=7.25,US-NY=8.875,DE=19',
+      // Every test's shoppers sign up from 127.0.0.1: more than the default 10 registrations per client and
+      // window (a full run makes about 15).
+      IDENTITY_REGISTER_LIMIT_PER_CLIENT: '200',
       BAZAAR_LOG_FORMAT: 'json',
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
     },
