@@ -175,10 +175,11 @@ describe('reviews on the product page', () => {
     fakeApi({
       'GET /api/users/me': me,
       'GET /api/cart': () => problem(404, { type: 'x', title: 'Not Found' }),
-      'GET /api/reviews/products/trail-runner': () => ok({ items: [review('r1', { helpfulCount: 1 }), review('own', { title: 'My own' })] }),
-      'GET /api/reviews/products/trail-runner/mine': () => problem(404, { type: 'x', title: 'Not Found' }),
+      'GET /api/reviews/products/trail-runner': () =>
+        ok({ items: [review('r1', { helpfulCount: 1 }), review('other', { title: 'Theirs' }), review('own', { title: 'My own' })] }),
+      'GET /api/reviews/products/trail-runner/mine': () => ok(review('own', { title: 'My own' })),
       'PUT /api/reviews/r1/helpful': () => ok({ reviewId: 'r1', helpfulCount: 2, voted: true }),
-      'PUT /api/reviews/own/helpful': () =>
+      'PUT /api/reviews/other/helpful': () =>
         problem(422, { type: 'x', title: 'Unprocessable Entity', errors: [{ field: 'id', message: 'you cannot vote for your own review' }] }),
       'POST /api/reviews/r1/reports': (_url, init) => {
         reports.push(JSON.parse(String(init.body)));
@@ -197,8 +198,14 @@ describe('reviews on the product page', () => {
     expect(await first.findByText(/the shop will look at this review/)).toBeInTheDocument();
     expect(reports).toEqual([{ reason: 'Spam link' }]);
 
+    // One's own review is marked, without votes or reports.
     const own = within(screen.getByTestId('review-own'));
-    await userEvent.click(own.getByRole('button', { name: /Helpful\W+My own/ }));
-    await waitFor(() => expect(own.getByRole('alert')).toHaveTextContent('you cannot vote for your own review'));
+    expect(own.getByText('Your review')).toBeInTheDocument();
+    expect(own.queryByRole('button')).not.toBeInTheDocument();
+
+    // A refusal is shown where it happened.
+    const other = within(screen.getByTestId('review-other'));
+    await userEvent.click(other.getByRole('button', { name: /Helpful\W+Theirs/ }));
+    await waitFor(() => expect(other.getByRole('alert')).toHaveTextContent('you cannot vote for your own review'));
   });
 });

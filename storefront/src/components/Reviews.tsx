@@ -36,6 +36,7 @@ export default function Reviews({
   const [sort, setSort] = useState<Sort>('newest');
   const [stars, setStars] = useState<number | null>(null);
   const [version, setVersion] = useState(0);
+  const [myId, setMyId] = useState<string | null>(null);
   const query = (cursor?: string) => {
     const q = new URLSearchParams({ sort, limit: String(REVIEW_PAGE_SIZE) });
     if (stars) q.set('rating', String(stars));
@@ -80,7 +81,7 @@ export default function Reviews({
       <h2 id="reviews-heading">Reviews</h2>
       <Summary summary={summary} stars={stars} onStars={setStars} />
       {user ? (
-        <MyReview slug={slug} variants={variants} userId={user.id} defaultName={user.name} onChanged={changed} />
+        <MyReview slug={slug} variants={variants} userId={user.id} defaultName={user.name} onChanged={changed} onMine={setMyId} />
       ) : (
         <SignInToReview />
       )}
@@ -109,7 +110,7 @@ export default function Reviews({
       {items.length > 0 && (
         <ol className="review-list" aria-label="Reviews" data-testid="review-list">
           {items.map((review) => (
-            <ReviewItem key={review.id} review={review} signedIn={!!user} variants={variants} />
+            <ReviewItem key={review.id} review={review} signedIn={!!user} own={review.id === myId} variants={variants} />
           ))}
         </ol>
       )}
@@ -182,7 +183,18 @@ function SignInToReview() {
   );
 }
 
-function ReviewItem({ review, signedIn, variants }: { review: Review; signedIn: boolean; variants: Variant[] }) {
+function ReviewItem({
+  review,
+  signedIn,
+  own,
+  variants,
+}: {
+  review: Review;
+  signedIn: boolean;
+  /** The signed-in shopper's own review: no votes or reports on it. */
+  own: boolean;
+  variants: Variant[];
+}) {
   const [helpful, setHelpful] = useState({ count: review.helpfulCount, voted: false });
   const [reporting, setReporting] = useState(false);
   const [reported, setReported] = useState(false);
@@ -239,7 +251,8 @@ function ReviewItem({ review, signedIn, variants }: { review: Review; signedIn: 
           <span>
             {helpful.count} {helpful.count === 1 ? 'person' : 'people'} found this helpful
           </span>
-          {signedIn && (
+          {own && <span className="tag">Your review</span>}
+          {signedIn && !own && (
             <>
               <button type="button" className="link-button" aria-pressed={helpful.voted} disabled={busy} onClick={() => void vote()}>
                 Helpful<span className="visually-hidden">: {review.title}</span>
@@ -286,12 +299,15 @@ function MyReview({
   userId,
   defaultName,
   onChanged,
+  onMine,
 }: {
   slug: string;
   variants: Variant[];
   userId: string;
   defaultName: string;
   onChanged: () => void;
+  /** Tells which review in the list is the shopper's own. */
+  onMine: (id: string | null) => void;
 }) {
   const path = `/api/reviews/products/${encodeURIComponent(slug)}/mine`;
   const mine = useApi(
@@ -306,6 +322,7 @@ function MyReview({
   const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  useEffect(() => onMine(mine.data?.id ?? null), [mine.data, onMine]);
 
   if (mine.loading && mine.data === undefined) return <Loading label="Loading your review…" />;
   if (mine.error) return <ErrorMessage error={mine.error} title="Your review could not be loaded:" />;
