@@ -32,6 +32,14 @@ pub trait Subject {
     fn config() -> Self::Config {
         Self::test_config(crate::config::defaults())
     }
+
+    /// The subject served alone with `config` ([`Harness::start`]).
+    fn start(config: Self::Config) -> impl Future<Output = Harness>
+    where
+        Self: Sized,
+    {
+        Harness::start::<Self>(config)
+    }
 }
 
 /// A running component (or several in one process) and the means to drive and observe it.

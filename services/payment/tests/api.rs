@@ -3,19 +3,17 @@
 mod common;
 
 use bazaar_contracts::order::OrderId;
-use bazaar_payment::PaymentConfig;
-use bazaar_platform::auth::Role;
-use common::{Harness, request};
+use common::{Payment, Subject, request};
 use serde_json::Value;
 
 #[tokio::test]
 async fn ops_see_payments_with_every_provider_call_and_others_do_not() {
-    let h = Harness::start(PaymentConfig::default()).await;
+    let h = Payment::start(Payment::config()).await;
     let order = OrderId::new();
     h.publish(&request(order, "tok_timeout_once", 1)).await;
-    h.wait_announced(order, 1).await;
+    h.wait_outbox(&order.to_string(), 1).await;
     h.publish(&request(order, "tok_timeout_once", 2)).await;
-    h.wait_announced(order, 2).await;
+    h.wait_outbox(&order.to_string(), 2).await;
 
     let list = h.url(&format!("/api/payments?orderId={order}"));
     let anonymous = h.http.get(&list).send().await.expect("request");
@@ -27,7 +25,7 @@ async fn ops_see_payments_with_every_provider_call_and_others_do_not() {
     let customer = h
         .http
         .get(&list)
-        .bearer_auth(h.token(&[Role::Customer]))
+        .bearer_auth(h.shopper("user-1"))
         .send()
         .await
         .expect("request");
@@ -41,7 +39,7 @@ async fn ops_see_payments_with_every_provider_call_and_others_do_not() {
         .expect("request");
     assert_eq!(forged.status(), 401);
 
-    let ops = h.token(&[Role::Ops]);
+    let ops = h.ops();
     let page: Value = h
         .http
         .get(&list)
@@ -97,7 +95,7 @@ async fn ops_see_payments_with_every_provider_call_and_others_do_not() {
     let one = h
         .http
         .get(h.url(&format!("/api/payments/{id}")))
-        .bearer_auth(h.token(&[Role::Admin]))
+        .bearer_auth(h.admin())
         .send()
         .await
         .expect("request");
@@ -109,8 +107,8 @@ async fn ops_see_payments_with_every_provider_call_and_others_do_not() {
 
 #[tokio::test]
 async fn bad_input_is_a_clear_4xx() {
-    let h = Harness::start(PaymentConfig::default()).await;
-    let ops = h.token(&[Role::Ops]);
+    let h = Payment::start(Payment::config()).await;
+    let ops = h.ops();
     for (path, status) in [
         ("/api/payments?orderId=not-a-uuid", 400),
         ("/api/payments?limit=0", 422),

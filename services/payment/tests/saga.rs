@@ -3,15 +3,14 @@
 
 mod common;
 
-use bazaar_contracts::order::{CancellationReason, OrderId};
+use bazaar_contracts::order::{CancellationReason, OrderId, PaymentRequested};
 use bazaar_payment::PaymentConfig;
-use bazaar_platform::auth::Role;
-use common::{Harness, cancelled, confirmed, request};
+use common::{Payment, Subject, cancelled, confirmed, ledger, request, statuses};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn the_test_token_decides_the_authorization() {
-    let h = Harness::start(PaymentConfig::default()).await;
+    let h = Payment::start(Payment::config()).await;
     let cases = [
         ("tok_visa", None),
         ("tok_declined", Some(("declined", false))),
@@ -27,7 +26,7 @@ async fn the_test_token_decides_the_authorization() {
         h.publish(&request(*order, token, 1)).await;
     }
     for (order, (token, failure)) in orders.iter().zip(&cases) {
-        let events = h.wait_announced(*order, 1).await;
+        let events = h.wait_outbox(&order.to_string(), 1).await;
         let (kind, data) = &events[0];
         match failure {
             None => {
@@ -36,7 +35,7 @@ async fn the_test_token_decides_the_authorization() {
                     data["amount"],
                     json!({"amount": "129.00", "currency": "USD"})
                 );
-                assert_eq!(h.statuses(*order).await, [(1, "authorized".to_owned())]);
+                assert_eq!(statuses(&h, *order).await, [(1, "authorized".to_owned())]);
             }
             Some((reason, retryable)) => {
                 assert_eq!(kind, "payment.failed", "{token}");
@@ -44,7 +43,7 @@ async fn the_test_token_decides_the_authorization() {
                 assert_eq!(data["retryable"], *retryable, "{token}");
                 assert_eq!(data["attempt"], 1);
                 assert!(!data["message"].as_str().unwrap_or_default().is_empty());
-                assert_eq!(h.statuses(*order).await, [(1, "failed".to_owned())]);
+                assert_eq!(statuses(&h, *order).await, [(1, "failed".to_owned())]);
             }
         }
     }
@@ -73,10 +72,10 @@ async fn the_test_token_decides_the_authorization() {
 #[tokio::test]
 async fn a_provider_timeout_once_fails_retryably_the_retry_authorizes_and_the_first_is_reconciled()
 {
-    let h = Harness::start(PaymentConfig::default()).await;
+    let h = Payment::start(Payment::config()).await;
     let order = OrderId::new();
     h.publish(&request(order, "tok_timeout_once", 1)).await;
-    let events = h.wait_announced(order, 1).await;
+    let events = h.wait_outbox(&order.to_string(), 1).await;
     assert_eq!(events[0].0, "payment.failed");
     assert_eq!(events[0].1["reason"], "provider_unavailable");
     assert_eq!(events[0].1["retryable"], true);
@@ -84,7 +83,7 @@ async fn a_provider_timeout_once_fails_retryably_the_retry_authorizes_and_the_fi
 
     // The order saga retries with the next attempt: a new authorization, which succeeds.
     h.publish(&request(order, "tok_timeout_once", 2)).await;
-    let events = h.wait_announced(order, 3).await;
+    let events = h.wait_outbox(&order.to_string(), 3).await;
     let kinds: Vec<&str> = events.iter().map(|(kind, _)| kind.as_str()).collect();
     assert!(kinds.contains(&"payment.authorized"), "{kinds:?}");
     // Meanwhile the first attempt's key is asked again: whatever the provider holds for it is voided.
@@ -94,10 +93,10 @@ async fn a_provider_timeout_once_fails_retryably_the_retry_authorizes_and_the_fi
         .expect("the timed-out attempt reconciled");
     assert_eq!(voided.1["paymentId"], timed_out);
     assert_eq!(
-        h.statuses(order).await,
+        statuses(&h, order).await,
         [(1, "failed".to_owned()), (2, "authorized".to_owned())]
     );
-    let mut ledger = h.ledger(order).await;
+    let mut ledger = ledger(&h, order).await;
     ledger.sort();
     assert_eq!(
         ledger,
@@ -113,21 +112,21 @@ async fn a_provider_timeout_once_fails_retryably_the_retry_authorizes_and_the_fi
 
 #[tokio::test]
 async fn an_authorization_whose_answer_was_lost_is_found_and_voided() {
-    let h = Harness::start(PaymentConfig {
+    let h = Payment::start(PaymentConfig {
         retry_backoff_ms: 50,
-        ..PaymentConfig::default()
+        ..Payment::config()
     })
     .await;
     let order = OrderId::new();
     // The provider holds the amount but its answer never arrives.
     h.publish(&request(order, "tok_timeout_after_hold", 1))
         .await;
-    let events = h.wait_announced(order, 2).await;
+    let events = h.wait_outbox(&order.to_string(), 2).await;
     assert_eq!(events[0].0, "payment.failed");
     assert_eq!(events[0].1["retryable"], true);
     assert_eq!(events[1].0, "payment.voided", "the hold is released");
     assert_eq!(events[1].1["paymentId"], events[0].1["paymentId"]);
-    assert_eq!(h.statuses(order).await, [(1, "failed".to_owned())]);
+    assert_eq!(statuses(&h, order).await, [(1, "failed".to_owned())]);
     let metrics = h.http.get(h.url("/metrics")).send().await.expect("metrics");
     let metrics = metrics.text().await.expect("text");
     for line in [
@@ -138,7 +137,7 @@ async fn an_authorization_whose_answer_was_lost_is_found_and_voided() {
         assert!(metrics.contains(line), "missing {line}");
     }
     assert_eq!(
-        h.ledger(order).await,
+        ledger(&h, order).await,
         [
             ("authorize".to_owned(), "approved".to_owned(), 2),
             ("void".to_owned(), "approved".to_owned(), 1),
@@ -170,19 +169,19 @@ async fn an_authorization_whose_answer_was_lost_is_found_and_voided() {
 
 #[tokio::test]
 async fn captures_that_keep_failing_ask_ops_for_attention_instead_of_dead_lettering() {
-    let h = Harness::start(PaymentConfig {
+    let h = Payment::start(PaymentConfig {
         retry_backoff_ms: 20,
         max_tries: 3,
-        ..PaymentConfig::default()
+        ..Payment::config()
     })
     .await;
     let order = OrderId::new();
     h.publish(&request(order, "tok_settle_unavailable", 1))
         .await;
-    h.wait_announced(order, 1).await;
+    h.wait_outbox(&order.to_string(), 1).await;
     h.publish(&confirmed(order)).await;
 
-    let events = h.wait_announced(order, 2).await;
+    let events = h.wait_outbox(&order.to_string(), 2).await;
     assert_eq!(events[1].0, "payment.attention_needed");
     let attention = &events[1].1;
     assert_eq!(attention["operation"], "capture");
@@ -195,10 +194,10 @@ async fn captures_that_keep_failing_ask_ops_for_attention_instead_of_dead_letter
             .contains("unavailable"),
         "{attention}"
     );
-    assert_eq!(h.statuses(order).await, [(1, "authorized".to_owned())]);
+    assert_eq!(statuses(&h, order).await, [(1, "authorized".to_owned())]);
 
     // Ops see it, with what went wrong; shoppers do not.
-    let ops = h.token(&[Role::Ops]);
+    let ops = h.ops();
     let listed: Value = h
         .http
         .get(h.url("/api/payments/attention"))
@@ -218,7 +217,7 @@ async fn captures_that_keep_failing_ask_ops_for_attention_instead_of_dead_letter
     let shopper = h
         .http
         .get(h.url("/api/payments/attention"))
-        .bearer_auth(h.token(&[Role::Customer]))
+        .bearer_auth(h.shopper("user-1"))
         .send()
         .await
         .expect("answer");
@@ -252,7 +251,7 @@ async fn captures_that_keep_failing_ask_ops_for_attention_instead_of_dead_letter
         .await
         .expect("retry");
     assert_eq!(retried.status(), 202);
-    let events = h.wait_announced(order, 3).await;
+    let events = h.wait_outbox(&order.to_string(), 3).await;
     assert_eq!(events[2].0, "payment.attention_needed");
     let unknown = h
         .http
@@ -277,27 +276,26 @@ async fn captures_that_keep_failing_ask_ops_for_attention_instead_of_dead_letter
 
 #[tokio::test]
 async fn confirmation_captures_and_a_later_cancellation_refunds() {
-    let h = Harness::start(PaymentConfig::default()).await;
+    let h = Payment::start(Payment::config()).await;
     let order = OrderId::new();
     h.publish(&request(order, "tok_visa", 1)).await;
-    h.wait_announced(order, 1).await;
+    h.wait_outbox(&order.to_string(), 1).await;
 
     h.publish(&confirmed(order)).await;
-    let events = h.wait_announced(order, 2).await;
+    let events = h.wait_outbox(&order.to_string(), 2).await;
     assert_eq!(events[1].0, "payment.captured");
     assert_eq!(events[1].1["amount"]["amount"], "129.00");
     assert_eq!(events[1].1["paymentId"], events[0].1["paymentId"]);
-    assert_eq!(h.statuses(order).await, [(1, "captured".to_owned())]);
+    assert_eq!(statuses(&h, order).await, [(1, "captured".to_owned())]);
 
     h.publish(&cancelled(order, CancellationReason::RequestedByCustomer))
         .await;
-    let events = h.wait_announced(order, 3).await;
+    let events = h.wait_outbox(&order.to_string(), 3).await;
     assert_eq!(events[2].0, "payment.refunded");
     assert_eq!(events[2].1["amount"]["amount"], "129.00");
-    assert_eq!(h.statuses(order).await, [(1, "refunded".to_owned())]);
+    assert_eq!(statuses(&h, order).await, [(1, "refunded".to_owned())]);
 
-    let operations: Vec<String> = h
-        .ledger(order)
+    let operations: Vec<String> = ledger(&h, order)
         .await
         .into_iter()
         .map(|(op, _, _)| op)
@@ -308,27 +306,30 @@ async fn confirmation_captures_and_a_later_cancellation_refunds() {
 
 #[tokio::test]
 async fn cancellation_before_capture_voids_and_without_a_hold_does_nothing() {
-    let h = Harness::start(PaymentConfig::default()).await;
+    let h = Payment::start(Payment::config()).await;
     let held = OrderId::new();
     let declined = OrderId::new();
     h.publish(&request(held, "tok_visa", 1)).await;
     h.publish(&request(declined, "tok_declined", 1)).await;
-    h.wait_announced(held, 1).await;
-    h.wait_announced(declined, 1).await;
+    h.wait_outbox(&held.to_string(), 1).await;
+    h.wait_outbox(&declined.to_string(), 1).await;
 
     h.publish(&cancelled(held, CancellationReason::ReservationExpired))
         .await;
     h.publish(&cancelled(declined, CancellationReason::PaymentFailed))
         .await;
-    let events = h.wait_announced(held, 2).await;
+    let events = h.wait_outbox(&held.to_string(), 2).await;
     assert_eq!(events[1].0, "payment.voided");
-    assert_eq!(h.statuses(held).await, [(1, "voided".to_owned())]);
+    assert_eq!(statuses(&h, held).await, [(1, "voided".to_owned())]);
 
     h.wait_handled(4).await;
-    assert_eq!(h.announced(declined).await.len(), 1, "only the failure");
-    assert_eq!(h.statuses(declined).await, [(1, "failed".to_owned())]);
-    let operations: Vec<String> = h
-        .ledger(declined)
+    assert_eq!(
+        h.outbox(&declined.to_string()).await.len(),
+        1,
+        "only the failure"
+    );
+    assert_eq!(statuses(&h, declined).await, [(1, "failed".to_owned())]);
+    let operations: Vec<String> = ledger(&h, declined)
         .await
         .into_iter()
         .map(|(op, _, _)| op)
@@ -341,31 +342,31 @@ async fn cancellation_before_capture_voids_and_without_a_hold_does_nothing() {
         .await;
     h.publish(&request(late, "tok_visa", 1)).await;
     h.wait_handled(6).await;
-    assert!(h.statuses(late).await.is_empty());
-    assert!(h.ledger(late).await.is_empty());
+    assert!(statuses(&h, late).await.is_empty());
+    assert!(ledger(&h, late).await.is_empty());
     h.stop().await;
 }
 
 #[tokio::test]
 async fn a_redelivered_payment_request_authorizes_once() {
-    let h = Harness::start(PaymentConfig::default()).await;
+    let h = Payment::start(Payment::config()).await;
     let order = OrderId::new();
     let envelope = h.publish(&request(order, "tok_visa", 1)).await;
-    h.wait_announced(order, 1).await;
+    h.wait_outbox(&order.to_string(), 1).await;
 
     // The same event again (the broker redelivers): the inbox absorbs it.
-    h.deliver(&envelope, &order.to_string()).await;
+    h.deliver::<PaymentRequested>(&envelope).await;
     // The same request as a new event (the order asked again): answered again, not authorized again.
     h.publish(&request(order, "tok_visa", 1)).await;
-    let events = h.wait_announced(order, 2).await;
+    let events = h.wait_outbox(&order.to_string(), 2).await;
     assert_eq!(events[0].0, "payment.authorized");
     assert_eq!(events[1].0, "payment.authorized");
     assert_eq!(events[1].1["paymentId"], events[0].1["paymentId"]);
     h.wait_handled(2).await;
 
-    assert_eq!(h.statuses(order).await, [(1, "authorized".to_owned())]);
+    assert_eq!(statuses(&h, order).await, [(1, "authorized".to_owned())]);
     assert_eq!(
-        h.ledger(order).await,
+        ledger(&h, order).await,
         [("authorize".to_owned(), "approved".to_owned(), 1)],
         "the provider saw one authorization"
     );
@@ -382,15 +383,15 @@ async fn a_redelivered_payment_request_authorizes_once() {
 
 #[tokio::test]
 async fn a_slow_provider_counts_as_a_retryable_timeout() {
-    let h = Harness::start(PaymentConfig {
+    let h = Payment::start(PaymentConfig {
         simulated_latency_ms: 400,
         provider_timeout_ms: 100,
-        ..PaymentConfig::default()
+        ..Payment::config()
     })
     .await;
     let order = OrderId::new();
     h.publish(&request(order, "tok_visa", 1)).await;
-    let events = h.wait_announced(order, 1).await;
+    let events = h.wait_outbox(&order.to_string(), 1).await;
     assert_eq!(events[0].0, "payment.failed");
     assert_eq!(events[0].1["reason"], "provider_unavailable");
     assert_eq!(events[0].1["retryable"], true);
@@ -399,14 +400,14 @@ async fn a_slow_provider_counts_as_a_retryable_timeout() {
 
 #[tokio::test]
 async fn a_failure_rate_of_one_makes_every_call_time_out() {
-    let h = Harness::start(PaymentConfig {
+    let h = Payment::start(PaymentConfig {
         simulated_failure_rate: 1.0,
-        ..PaymentConfig::default()
+        ..Payment::config()
     })
     .await;
     let order = OrderId::new();
     h.publish(&request(order, "tok_visa", 1)).await;
-    let events = h.wait_announced(order, 1).await;
+    let events = h.wait_outbox(&order.to_string(), 1).await;
     assert_eq!(events[0].0, "payment.failed");
     assert_eq!(events[0].1["retryable"], true);
     h.stop().await;
