@@ -14,7 +14,10 @@
 //!   archived products, moves to and from the cart through order's cart API, a read-only share link.
 //! - Writes are rate limited per shopper ([`ratelimit`]); settings in [`ReviewConfig`].
 //! - Events consumed (see [`projection`]): `bazaar.catalog` (products, variants, prices, lifecycle) and
-//!   `bazaar.order` (purchases and their delivery). It publishes none yet.
+//!   `bazaar.order` (purchases and their delivery).
+//! - Events published (through the outbox, in the transaction of the change): `bazaar.review`
+//!   `review.rating_summary.changed`, a product's whole rating summary whenever its published reviews
+//!   change (written, edited stars, published or hidden by staff, deleted), keyed by product slug.
 
 pub mod config;
 pub mod projection;
@@ -28,7 +31,7 @@ use std::time::Duration;
 use bazaar_contracts::Topic;
 use bazaar_platform::audit;
 use bazaar_platform::component::{BoxError, ComponentSpec, Context, Running, Task};
-use bazaar_platform::kafka::Consumer;
+use bazaar_platform::kafka::{Consumer, Outbox};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
@@ -51,6 +54,8 @@ pub struct AppState {
     pub config: ReviewConfig,
     pub limiter: ratelimit::RateLimiter,
     pub cart: wishlist::CartClient,
+    /// Announces rating summaries in the transaction of the review change.
+    pub outbox: Outbox,
 }
 
 async fn start(context: Context) -> Result<Running, BoxError> {
@@ -67,6 +72,7 @@ async fn start(context: Context) -> Result<Running, BoxError> {
             Duration::from_secs(config.rate_window_secs),
         ),
         cart: wishlist::CartClient::new(&order_url)?,
+        outbox: context.outbox.clone(),
         config,
     };
     let catalog = Consumer::new(

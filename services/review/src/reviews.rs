@@ -1,7 +1,9 @@
 //! `/api/reviews`: shoppers review products (one review per product and shopper, editable), vote reviews
 //! helpful and report them; product pages read the published reviews (newest or most helpful first, by
 //! cursor) and the rating summary; merchandisers and ops moderate (publish held reviews, hide with a
-//! reason), each moderation recorded in the audit trail.
+//! reason), each moderation recorded in the audit trail. Every change of a product's published reviews
+//! announces its new rating summary (`review.rating_summary.changed` on `bazaar.review`) through the
+//! outbox, in the change's transaction.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +11,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bazaar_contracts::review::{RatingSummaryChanged, StarHistogram};
 use bazaar_platform::audit::{AuditEntry, RequestId};
 use bazaar_platform::auth::{CurrentUser, Role};
+use bazaar_platform::kafka::{Outbox, OutboxError};
 use bazaar_platform::{ApiJson, ApiPath, ApiQuery, FieldError, Problem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -309,26 +313,25 @@ struct SummaryRow {
 }
 
 impl SummaryRow {
+    fn histogram(&self) -> StarHistogram {
+        let count = |n: i32| u32::try_from(n).unwrap_or(0);
+        StarHistogram::from_counts([
+            count(self.stars_1),
+            count(self.stars_2),
+            count(self.stars_3),
+            count(self.stars_4),
+            count(self.stars_5),
+        ])
+    }
+
     fn summary(&self, slug: String) -> RatingSummary {
-        let counts = [
-            self.stars_1,
-            self.stars_2,
-            self.stars_3,
-            self.stars_4,
-            self.stars_5,
-        ];
-        let count: i64 = counts.iter().copied().map(i64::from).sum();
-        let stars: i64 = (1..=5i64)
-            .zip(counts.iter().copied().map(i64::from))
-            .map(|(stars, n)| stars * n)
-            .sum();
-        let average = (count > 0).then(|| ((stars as f64 / count as f64) * 100.0).round() / 100.0);
+        let histogram = self.histogram();
         RatingSummary {
             product_slug: slug,
-            count,
-            average,
+            count: i64::from(histogram.count()),
+            average: histogram.average(),
             histogram: (1..=5)
-                .zip(counts)
+                .zip(histogram.counts())
                 .map(|(stars, n)| (stars.to_string(), i64::from(n)))
                 .collect(),
         }
@@ -384,23 +387,39 @@ async fn count_in_summary(
     Ok(())
 }
 
-/// Moves a review in or out of the summary as its status and rating change.
+/// Moves a review in or out of its product's summary as its status and rating change, and announces the
+/// new summary (`review.rating_summary.changed`) through the outbox in the same transaction. A change that
+/// leaves the summary as it was (an edit keeping the stars, a held review edited) changes and announces
+/// nothing.
 async fn recount(
     tx: &mut PgConnection,
+    outbox: &Outbox,
     slug: &str,
     before: Option<(&str, i16)>,
     after: Option<(&str, i16)>,
-) -> Result<(), sqlx::Error> {
-    if let Some((status, rating)) = before
-        && status == "published"
-    {
+) -> Result<(), OutboxError> {
+    let counted = |review: Option<(&str, i16)>| {
+        review.and_then(|(status, rating)| (status == "published").then_some(rating))
+    };
+    let (before, after) = (counted(before), counted(after));
+    if before == after {
+        return Ok(());
+    }
+    if let Some(rating) = before {
         count_in_summary(tx, slug, rating, -1).await?;
     }
-    if let Some((status, rating)) = after
-        && status == "published"
-    {
+    if let Some(rating) = after {
         count_in_summary(tx, slug, rating, 1).await?;
     }
+    let row: SummaryRow = sqlx::query_as(
+        "SELECT stars_1, stars_2, stars_3, stars_4, stars_5 FROM rating_summaries WHERE product_slug = $1",
+    )
+    .bind(slug)
+    .fetch_one(&mut *tx)
+    .await?;
+    outbox
+        .enqueue(tx, &RatingSummaryChanged::new(slug, row.histogram()))
+        .await?;
     Ok(())
 }
 
@@ -574,6 +593,7 @@ async fn write_review(
             .await?;
             recount(
                 &mut tx,
+                &state.outbox,
                 &slug,
                 Some((&old_status, old_rating)),
                 Some((status, review.rating)),
@@ -604,7 +624,14 @@ async fn write_review(
                     "Your review of this product was being written by another request; try again.",
                 ));
             };
-            recount(&mut tx, &slug, None, Some((status, review.rating))).await?;
+            recount(
+                &mut tx,
+                &state.outbox,
+                &slug,
+                None,
+                Some((status, review.rating)),
+            )
+            .await?;
             (id, status, true)
         }
     };
@@ -648,7 +675,7 @@ async fn delete_review(
     let Some((status, rating)) = deleted else {
         return Err(Problem::not_found("You have not reviewed this product."));
     };
-    recount(&mut tx, &slug, Some((&status, rating)), None).await?;
+    recount(&mut tx, &state.outbox, &slug, Some((&status, rating)), None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1015,6 +1042,7 @@ async fn moderate(
     .await?;
     recount(
         &mut tx,
+        &state.outbox,
         &before.product_slug,
         Some((&before.status, before.rating)),
         Some((status, before.rating)),
