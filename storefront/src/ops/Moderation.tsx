@@ -129,7 +129,7 @@ export function ReviewItem({ review, onChange }: { review: StaffReview; onChange
     <li className="ops-review" data-testid={`review-${review.id}`}>
       <article aria-label={`Review “${review.title}”`}>
         <header>
-          <span aria-label={`${review.rating} out of 5 stars`}>
+          <span role="img" aria-label={`${review.rating} out of 5 stars`}>
             {'★'.repeat(review.rating)}
             {'☆'.repeat(5 - review.rating)}
           </span>{' '}
