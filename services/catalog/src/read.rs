@@ -1,14 +1,17 @@
 //! Queries of the read side. Reads never see Draft or Archived products.
 
+use std::collections::BTreeMap;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::model::{Fulfillment, Product, Promotion, Store};
+use crate::model::{Fulfillment, Image, Product, Promotion, Store};
 
 /// Everything small enough to hold whole: promotions, fulfillment policies and stores.
 #[derive(Debug, Clone, Default)]
@@ -196,55 +199,55 @@ pub struct ProductFilter {
     pub currency: Option<String>,
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
+    /// Attribute or variant option names, each with the values any of which a product must have.
+    pub attributes: Vec<(String, Vec<String>)>,
     pub sort: Sort,
     pub after: Option<CursorKey>,
     pub limit: i64,
 }
 
+impl ProductFilter {
+    /// Whether only products priced in `currency` are wanted (price bounds or a price sort).
+    fn needs_price(&self) -> bool {
+        self.currency.is_some()
+            && (self.sort.needs_currency() || self.min_price.is_some() || self.max_price.is_some())
+    }
+}
+
+/// A product in a list page: what its summary shows, read from columns (no spec is decoded).
 #[derive(Debug, sqlx::FromRow)]
 pub struct ListedRow {
     pub id: Uuid,
     pub created_at: DateTime<Utc>,
-    pub spec: serde_json::Value,
-    pub title_key: String,
+    pub slug: String,
+    pub title: String,
+    pub brand: Option<String>,
+    pub category: String,
     pub featured: bool,
+    /// The first image.
+    pub image: Option<Json<Image>>,
+    /// The cheapest variant's list price in the filter's currency.
     pub price: Option<i64>,
+    /// The cheapest variant's list price per currency code, in minor units.
+    pub min_prices: Json<BTreeMap<String, i64>>,
+    pub title_key: String,
     pub rank: f32,
 }
 
-/// One page of products and the key to continue after it.
-pub async fn list_products(
-    pool: &PgPool,
-    filter: &ProductFilter,
-) -> sqlx::Result<(Vec<(Product, Option<i64>)>, Option<CursorKey>)> {
-    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT id, created_at, spec, title_key, featured, price, rank FROM (
-           SELECT p.id, p.created_at, p.spec, lower(p.title) AS title_key, p.featured, ",
-    );
-    match &filter.currency {
-        Some(currency) => {
-            q.push(
-                "(SELECT min(vp.amount_minor) FROM variants v JOIN variant_prices vp ON vp.sku = v.sku
-                  WHERE v.product_id = p.id AND vp.currency = ",
-            );
-            q.push_bind(currency.clone());
-            q.push(") AS price, ");
-        }
-        None => {
-            q.push("NULL::bigint AS price, ");
-        }
+/// `FROM products p` with the price join and every filter of `filter` (not the cursor): the rows a listing
+/// pages through and the facets count.
+fn push_from_where(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter) {
+    q.push(" FROM products p");
+    if let Some(currency) = &filter.currency {
+        q.push(if filter.needs_price() {
+            " JOIN"
+        } else {
+            " LEFT JOIN"
+        });
+        q.push(" product_prices pp ON pp.product_id = p.id AND pp.currency = ");
+        q.push_bind(currency.clone());
     }
-    match &filter.text {
-        Some(text) => {
-            q.push("ts_rank(p.search, websearch_to_tsquery('english', ");
-            q.push_bind(text.clone());
-            q.push(")) AS rank ");
-        }
-        None => {
-            q.push("0::real AS rank ");
-        }
-    }
-    q.push("FROM products p WHERE p.lifecycle = 'Active'");
+    q.push(" WHERE p.lifecycle = 'Active'");
     if let Some(category) = &filter.category {
         q.push(" AND (p.category = ");
         q.push_bind(category.clone());
@@ -261,22 +264,58 @@ pub async fn list_products(
         q.push(" AND p.featured = ");
         q.push_bind(featured);
     }
+    if filter.currency.is_some() {
+        if let Some(min) = filter.min_price {
+            q.push(" AND pp.min_minor >= ");
+            q.push_bind(min);
+        }
+        if let Some(max) = filter.max_price {
+            q.push(" AND pp.min_minor <= ");
+            q.push_bind(max);
+        }
+    }
+    push_attribute_filters(q, &filter.attributes);
+}
+
+fn push_attribute_filters(q: &mut QueryBuilder<Postgres>, attributes: &[(String, Vec<String>)]) {
+    for (name, values) in attributes {
+        q.push(" AND p.id IN (SELECT f.product_id FROM product_facets f WHERE f.name = ");
+        q.push_bind(name.clone());
+        q.push(" AND f.value = ANY(");
+        q.push_bind(values.clone());
+        q.push("))");
+    }
+}
+
+/// One page of products and the key to continue after it. One query: the page's rows come in the sort's
+/// index order (no sort of every product), and each row is read from columns.
+pub async fn list_products(
+    pool: &PgPool,
+    filter: &ProductFilter,
+) -> sqlx::Result<(Vec<ListedRow>, Option<CursorKey>)> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT id, created_at, slug, title, brand, category, featured, image, price, min_prices, title_key,
+                rank
+         FROM (SELECT p.id, p.created_at, p.slug, p.title, p.brand, p.category, p.featured,
+                      p.spec -> 'images' -> 0 AS image, p.min_prices, lower(p.title) AS title_key, ",
+    );
+    if filter.currency.is_some() {
+        q.push("pp.min_minor AS price, ");
+    } else {
+        q.push("NULL::bigint AS price, ");
+    }
+    match &filter.text {
+        Some(text) => {
+            q.push("ts_rank(p.search, websearch_to_tsquery('english', ");
+            q.push_bind(text.clone());
+            q.push(")) AS rank");
+        }
+        None => {
+            q.push("0::real AS rank");
+        }
+    }
+    push_from_where(&mut q, filter);
     q.push(") s WHERE true");
-    if filter.currency.is_some()
-        && (filter.sort.needs_currency()
-            || filter.min_price.is_some()
-            || filter.max_price.is_some())
-    {
-        q.push(" AND price IS NOT NULL");
-    }
-    if let Some(min) = filter.min_price {
-        q.push(" AND price >= ");
-        q.push_bind(min);
-    }
-    if let Some(max) = filter.max_price {
-        q.push(" AND price <= ");
-        q.push_bind(max);
-    }
     if let Some(after) = &filter.after {
         match after {
             CursorKey::Relevance { r, id } => {
@@ -344,11 +383,7 @@ pub async fn list_products(
     } else {
         None
     };
-    let items = rows
-        .into_iter()
-        .map(|row| Ok((parse_spec::<Product>("products", row.spec)?, row.price)))
-        .collect::<sqlx::Result<_>>()?;
-    Ok((items, next))
+    Ok((rows, next))
 }
 
 fn cursor_for(filter: &ProductFilter, with_text: bool, row: &ListedRow) -> CursorKey {
@@ -380,6 +415,72 @@ fn cursor_for(filter: &ProductFilter, with_text: bool, row: &ListedRow) -> Curso
             id,
         },
     }
+}
+
+/// Products with one value of an attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetCount {
+    pub name: String,
+    pub value: String,
+    pub count: i64,
+}
+
+/// The facets of a listing: how many products match every filter (`total`), and per attribute value how
+/// many products would match if that value were picked, counted under every *other* filter (the attribute's
+/// own picked values do not narrow its counts, so the other values stay offered). One query.
+pub async fn facets(pool: &PgPool, filter: &ProductFilter) -> sqlx::Result<(i64, Vec<FacetCount>)> {
+    let picked_names: Vec<String> = filter.attributes.iter().map(|(n, _)| n.clone()).collect();
+    let (pair_names, pair_values): (Vec<String>, Vec<String>) = filter
+        .attributes
+        .iter()
+        .flat_map(|(n, values)| values.iter().map(move |v| (n.clone(), v.clone())))
+        .unzip();
+    let groups = i64::try_from(picked_names.len()).unwrap_or(i64::MAX);
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new("WITH base AS (SELECT p.id");
+    let unfiltered = ProductFilter {
+        attributes: Vec::new(),
+        ..filter.clone()
+    };
+    push_from_where(&mut q, &unfiltered);
+    q.push(
+        "), picked AS (
+           SELECT DISTINCT f.product_id, f.name
+           FROM product_facets f JOIN base b ON b.id = f.product_id
+           JOIN unnest(",
+    );
+    q.push_bind(pair_names);
+    q.push("::text[], ");
+    q.push_bind(pair_values);
+    q.push(
+        "::text[]) AS s(name, value) ON s.name = f.name AND s.value = f.value)
+         SELECT f.name, f.value, count(*) AS n
+         FROM product_facets f JOIN base b ON b.id = f.product_id
+         WHERE (SELECT count(*) FROM picked k WHERE k.product_id = f.product_id AND k.name <> f.name)
+               = ",
+    );
+    q.push_bind(groups);
+    q.push(" - (CASE WHEN f.name = ANY(");
+    q.push_bind(picked_names);
+    q.push(
+        ") THEN 1 ELSE 0 END)
+         GROUP BY f.name, f.value
+         UNION ALL
+         SELECT NULL, NULL, count(*) FROM base b
+         WHERE (SELECT count(*) FROM picked k WHERE k.product_id = b.id) = ",
+    );
+    q.push_bind(groups);
+    let rows: Vec<(Option<String>, Option<String>, i64)> =
+        q.build_query_as().fetch_all(pool).await?;
+    let mut total = 0;
+    let mut counts = Vec::with_capacity(rows.len());
+    for (name, value, count) in rows {
+        match (name, value) {
+            (Some(name), Some(value)) => counts.push(FacetCount { name, value, count }),
+            _ => total = count,
+        }
+    }
+    counts.sort_by(|a, b| (&a.name, &a.value).cmp(&(&b.name, &b.value)));
+    Ok((total, counts))
 }
 
 /// Whether a cursor was made for this sort (and currency); a cursor from another listing is refused.

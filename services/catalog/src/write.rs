@@ -6,7 +6,7 @@
 //! Concurrent writers of one resource queue on a transaction-scoped advisory lock, so "created/updated/
 //! unchanged" is always decided against the committed state.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bazaar_contracts::Sku;
 use bazaar_contracts::catalog::{
@@ -281,6 +281,8 @@ pub async fn upsert_product(
         }
     }
 
+    write_listing_columns(conn, id, product).await?;
+
     let current_skus: BTreeSet<&str> = skus.iter().map(String::as_str).collect();
     let mut removed_skus: Vec<Sku> = previous_skus
         .iter()
@@ -309,6 +311,63 @@ pub async fn upsert_product(
     };
     outbox.enqueue(conn, &event).await?;
     Ok(applied)
+}
+
+/// What the listing filters, counts and sorts on (see the migration `listing_facets_and_prices`): the
+/// product's attribute and option values, and its cheapest list price per currency.
+async fn write_listing_columns(
+    conn: &mut PgConnection,
+    id: Uuid,
+    product: &Product,
+) -> sqlx::Result<()> {
+    let facets: BTreeSet<(&str, &str)> = product
+        .attributes
+        .iter()
+        .chain(product.variants.iter().flat_map(|v| &v.options))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let (names, values): (Vec<&str>, Vec<&str>) = facets.into_iter().unzip();
+    sqlx::query("DELETE FROM product_facets WHERE product_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO product_facets (product_id, name, value)
+         SELECT $1, name, value FROM unnest($2::text[], $3::text[]) AS f(name, value)",
+    )
+    .bind(id)
+    .bind(&names)
+    .bind(&values)
+    .execute(&mut *conn)
+    .await?;
+    let mut cheapest: BTreeMap<&'static str, i64> = BTreeMap::new();
+    for price in product.variants.iter().flat_map(|v| &v.prices) {
+        let entry = cheapest
+            .entry(price.currency().code())
+            .or_insert(price.minor());
+        *entry = (*entry).min(price.minor());
+    }
+    let (currencies, amounts): (Vec<&str>, Vec<i64>) =
+        cheapest.iter().map(|(c, a)| (*c, *a)).unzip();
+    sqlx::query("DELETE FROM product_prices WHERE product_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO product_prices (product_id, currency, min_minor)
+         SELECT $1, currency, min_minor FROM unnest($2::text[], $3::bigint[]) AS m(currency, min_minor)",
+    )
+    .bind(id)
+    .bind(&currencies)
+    .bind(&amounts)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE products SET min_prices = $2 WHERE id = $1")
+        .bind(id)
+        .bind(sqlx::types::Json(&cheapest))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Removes a product, its variants and prices.

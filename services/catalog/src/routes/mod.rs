@@ -3,7 +3,8 @@
 //! in-process cache when they can. Bad input is a 4xx problem+json naming each field; an exhausted pool or
 //! an unreachable database is 503 with `Retry-After`.
 //!
-//! - [`products`]: `GET /products` (filters, search, keyset pages) and `GET /products/{slug}`.
+//! - [`products`]: `GET /products` (filters, attribute filters, search, keyset pages) and `GET /products/{slug}`.
+//! - [`facets`]: `GET /facets`, attribute values with product counts for the listing's filters.
 //! - [`categories`]: `GET /categories`, the tree with counts.
 //! - [`stores`]: `GET /stores` near a point.
 //! - [`shipping`]: `GET /shipping-options` for a destination and subtotal.
@@ -18,6 +19,7 @@
 
 pub mod categories;
 pub mod coupons;
+pub mod facets;
 pub mod products;
 pub mod promotions;
 pub mod quote;
@@ -67,6 +69,7 @@ pub fn router(state: CatalogState) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(products::list_products))
         .routes(routes!(products::get_product))
+        .routes(routes!(facets::list_facets))
         .routes(routes!(categories::list_categories))
         .routes(routes!(stores::list_stores))
         .routes(routes!(shipping::shipping_options))

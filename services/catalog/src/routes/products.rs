@@ -36,6 +36,11 @@ pub struct ProductQuery {
     /// Lowest list price (decimal string, e.g. "50.00") of the product's cheapest variant.
     min_price: Option<String>,
     max_price: Option<String>,
+    /// Attribute and variant option values, `name:value` with several values of one name separated by
+    /// `|` (any of them) and names by `;` (all of them), e.g. `color:black|blue;size:42`. Names and values
+    /// are matched exactly as `GET /api/catalog/facets` lists them. At most 10 names of 20 values each.
+    #[param(max_length = 2000)]
+    attributes: Option<String>,
     /// `relevance` (default), `newest`, `title`, `price_asc`, `price_desc`.
     sort: Option<String>,
     /// Page size, 1 to 100 (default 20).
@@ -72,35 +77,95 @@ pub struct ProductPage {
     pub next_cursor: Option<String>,
 }
 
-fn prices_from(product: &Product) -> Vec<Money> {
-    let mut cheapest: BTreeMap<&'static str, Money> = BTreeMap::new();
-    for price in product.variants.iter().flat_map(|v| &v.prices) {
-        let entry = cheapest.entry(price.currency().code()).or_insert(*price);
-        if price.minor() < entry.minor() {
-            *entry = *price;
-        }
-    }
-    cheapest.into_values().collect()
+/// Money from the minor units of a currency code the catalog stored (codes it cannot read are left out).
+fn money(code: &str, minor: i64) -> Option<Money> {
+    bazaar_contracts::money::currency(code)
+        .ok()
+        .map(|c| Money::from_minor(minor, c))
 }
 
-fn summary(product: &Product, price: Option<Money>) -> ProductSummary {
+fn summary(row: read::ListedRow, currency: Option<&str>) -> ProductSummary {
     ProductSummary {
-        slug: product.slug.clone(),
-        title: product.title.clone(),
-        brand: product.brand.clone(),
-        category: product.category.clone(),
-        featured: product.featured,
-        image: product.images.first().cloned(),
-        price,
-        prices_from: prices_from(product),
+        price: currency.zip(row.price).and_then(|(c, p)| money(c, p)),
+        prices_from: row
+            .min_prices
+            .0
+            .iter()
+            .filter_map(|(code, minor)| money(code, *minor))
+            .collect(),
+        slug: row.slug,
+        title: row.title,
+        brand: row.brand,
+        category: row.category,
+        featured: row.featured,
+        image: row.image.map(|image| image.0),
     }
 }
 
-fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
-    let mut errors = Vec::new();
+/// The filters the listing and the facets share, parsed and checked; errors go to `errors`.
+pub(super) struct Filters<'a> {
+    pub(super) category: Option<&'a str>,
+    pub(super) q: Option<&'a str>,
+    pub(super) featured: Option<&'a str>,
+    pub(super) currency: Option<&'a str>,
+    pub(super) min_price: Option<&'a str>,
+    pub(super) max_price: Option<&'a str>,
+    pub(super) attributes: Option<&'a str>,
+}
+
+/// Most names and values an `attributes` filter may hold, and its longest text.
+const MAX_ATTRIBUTE_NAMES: usize = 10;
+const MAX_ATTRIBUTE_VALUES: usize = 20;
+const MAX_ATTRIBUTES_CHARS: usize = 2000;
+
+/// `color:black|blue;size:42` as `[("color", ["black", "blue"]), ("size", ["42"])]`.
+fn parse_attributes(text: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+    if text.chars().count() > MAX_ATTRIBUTES_CHARS {
+        return Err(format!("at most {MAX_ATTRIBUTES_CHARS} characters"));
+    }
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for group in text.split(';').filter(|g| !g.trim().is_empty()) {
+        let Some((name, values)) = group.split_once(':') else {
+            return Err(format!(
+                "`{group}` has no `:`; expected name:value, e.g. color:black|blue;size:42"
+            ));
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(format!("`{group}` has no attribute name before `:`"));
+        }
+        let values: Vec<String> = values.split('|').map(|v| v.trim().to_owned()).collect();
+        if values.iter().any(String::is_empty) {
+            return Err(format!(
+                "`{group}` has an empty value; separate values by one `|`"
+            ));
+        }
+        if values.len() > MAX_ATTRIBUTE_VALUES {
+            return Err(format!(
+                "at most {MAX_ATTRIBUTE_VALUES} values per attribute"
+            ));
+        }
+        if groups.iter().any(|(n, _)| n == name) {
+            return Err(format!(
+                "`{name}` appears twice; give its values once, separated by `|`"
+            ));
+        }
+        groups.push((name.to_owned(), values));
+    }
+    if groups.len() > MAX_ATTRIBUTE_NAMES {
+        return Err(format!("at most {MAX_ATTRIBUTE_NAMES} attributes"));
+    }
+    Ok(groups)
+}
+
+/// The listing's filters without sort and paging.
+pub(super) fn parse_filters(
+    query: &Filters<'_>,
+    wants_currency: bool,
+    errors: &mut Vec<FieldError>,
+) -> ProductFilter {
     let category = query
         .category
-        .as_deref()
         .map(|c| c.trim().trim_matches('/').to_owned())
         .filter(|c| !c.is_empty());
     if let Some(category) = &category
@@ -113,14 +178,13 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
     }
     let text = query
         .q
-        .as_deref()
         .map(str::trim)
         .filter(|q| !q.is_empty())
         .map(str::to_owned);
     if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
         errors.push(FieldError::new("q", "at most 200 characters"));
     }
-    let featured = match query.featured.as_deref() {
+    let featured = match query.featured {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
@@ -131,26 +195,8 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
     };
     let currency = query
         .currency
-        .as_deref()
-        .and_then(|c| parse_currency(c, "currency", &mut errors));
-    let sort = match query.sort.as_deref().unwrap_or("relevance") {
-        "relevance" => Sort::Relevance,
-        "newest" => Sort::Newest,
-        "title" => Sort::Title,
-        "price_asc" => Sort::PriceAsc,
-        "price_desc" => Sort::PriceDesc,
-        other => {
-            errors.push(FieldError::new(
-                "sort",
-                format!(
-                    "`{other}` is not a sort; use relevance, newest, title, price_asc or price_desc"
-                ),
-            ));
-            Sort::Relevance
-        }
-    };
-    let wants_currency =
-        sort.needs_currency() || query.min_price.is_some() || query.max_price.is_some();
+        .and_then(|c| parse_currency(c, "currency", errors));
+    let wants_currency = wants_currency || query.min_price.is_some() || query.max_price.is_some();
     if wants_currency && query.currency.is_none() {
         errors.push(FieldError::new(
             "currency",
@@ -159,17 +205,70 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
     }
     let min_price = query
         .min_price
-        .as_deref()
-        .and_then(|v| parse_amount(v, "minPrice", currency, &mut errors));
+        .and_then(|v| parse_amount(v, "minPrice", currency, errors));
     let max_price = query
         .max_price
-        .as_deref()
-        .and_then(|v| parse_amount(v, "maxPrice", currency, &mut errors));
+        .and_then(|v| parse_amount(v, "maxPrice", currency, errors));
     if let (Some(min), Some(max)) = (min_price, max_price)
         && min.minor() > max.minor()
     {
         errors.push(FieldError::new("maxPrice", "must not be below minPrice"));
     }
+    let attributes = match query.attributes.map(parse_attributes) {
+        None => Vec::new(),
+        Some(Ok(groups)) => groups,
+        Some(Err(message)) => {
+            errors.push(FieldError::new("attributes", message));
+            Vec::new()
+        }
+    };
+    ProductFilter {
+        category,
+        text,
+        featured,
+        currency: currency.map(|c| c.code().to_owned()),
+        min_price: min_price.map(Money::minor),
+        max_price: max_price.map(Money::minor),
+        attributes,
+        sort: Sort::Relevance,
+        after: None,
+        limit: 20,
+    }
+}
+
+fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
+    let mut errors = Vec::new();
+    let sort = match query.sort.as_deref().unwrap_or("relevance") {
+        "relevance" => Some(Sort::Relevance),
+        "newest" => Some(Sort::Newest),
+        "title" => Some(Sort::Title),
+        "price_asc" => Some(Sort::PriceAsc),
+        "price_desc" => Some(Sort::PriceDesc),
+        _ => None,
+    };
+    let mut filter = parse_filters(
+        &Filters {
+            category: query.category.as_deref(),
+            q: query.q.as_deref(),
+            featured: query.featured.as_deref(),
+            currency: query.currency.as_deref(),
+            min_price: query.min_price.as_deref(),
+            max_price: query.max_price.as_deref(),
+            attributes: query.attributes.as_deref(),
+        },
+        sort.is_some_and(Sort::needs_currency),
+        &mut errors,
+    );
+    let sort = sort.unwrap_or_else(|| {
+        let other = query.sort.as_deref().unwrap_or_default();
+        errors.push(FieldError::new(
+            "sort",
+            format!(
+                "`{other}` is not a sort; use relevance, newest, title, price_asc or price_desc"
+            ),
+        ));
+        Sort::Relevance
+    });
     let limit = match query.limit.as_deref().map(str::parse::<i64>) {
         None => 20,
         Some(Ok(n)) if (1..=100).contains(&n) => n,
@@ -181,7 +280,6 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
             20
         }
     };
-    let currency_code = currency.map(|c| c.code().to_owned());
     let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(text) => match CursorKey::decode(text) {
@@ -190,7 +288,7 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
                     &key,
                     sort,
                     text_present(&query.q),
-                    currency_code.as_deref(),
+                    filter.currency.as_deref(),
                 ) =>
             {
                 Some(key)
@@ -212,17 +310,10 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
         },
     };
     fail_on(errors)?;
-    Ok(ProductFilter {
-        category,
-        text,
-        featured,
-        currency: currency_code,
-        min_price: min_price.map(Money::minor),
-        max_price: max_price.map(Money::minor),
-        sort,
-        after,
-        limit,
-    })
+    filter.sort = sort;
+    filter.limit = limit;
+    filter.after = after;
+    Ok(filter)
 }
 
 fn text_present(q: &Option<String>) -> bool {
@@ -250,22 +341,9 @@ pub async fn list_products(
     let filter = product_filter(&query)?;
     cached_json(&state, &headers, &uri, async {
         let (rows, next) = read::list_products(&state.db, &filter).await?;
-        let currency = filter
-            .currency
-            .as_deref()
-            .and_then(|c| bazaar_contracts::money::currency(c).ok());
-        let items = rows
-            .iter()
-            .map(|(product, price)| {
-                let price = match (currency, price) {
-                    (Some(c), Some(p)) => Some(Money::from_minor(*p, c)),
-                    _ => None,
-                };
-                summary(product, price)
-            })
-            .collect();
+        let currency = filter.currency.as_deref();
         Ok(ProductPage {
-            items,
+            items: rows.into_iter().map(|row| summary(row, currency)).collect(),
             next_cursor: next.map(|k| k.encode()),
         })
     })
