@@ -2,6 +2,10 @@
 //! catalog, never by the client, and starts the saga with `order.placed`. An `Idempotency-Key` makes every
 //! retry with the same body answer with the one order the key places, even while the first attempt is
 //! still running (see [`idempotency`]); the same key with a different body is refused.
+//!
+//! In-store pickup is the shipping method `pickup` with a `pickupStore`: the catalog's quote for the
+//! shopper's address offers pickup (free) at the Stores it lists, and the order is refused with 422 unless
+//! the store named is one of them (unknown stores, warehouses and stores without pickup are not).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,6 +14,9 @@ use bazaar_contracts::order::{OrderId, OrderLine, OrderPlaced, ShippingAddress};
 use bazaar_contracts::quote::{Destination, LineStatus, Quote, QuoteLineRequest, QuoteRequest};
 use bazaar_platform::auth::CurrentUser;
 use bazaar_platform::{ApiJson, FieldError, Problem};
+
+/// The shipping method code of in-store pickup, as the catalog's quote names it.
+pub const PICKUP: &str = "pickup";
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::pool::PoolConnection;
@@ -51,8 +58,14 @@ pub struct CheckoutRequest {
     #[serde(default)]
     pub coupon_code: Option<String>,
     pub shipping_address: ShippingAddress,
-    /// Code of a shipping method offered for the address (see the cart's `shippingOptions`).
+    /// Code of a shipping method offered for the address (see the cart's `shippingOptions`); `pickup` for
+    /// in-store pickup, with `pickupStore`.
     pub shipping_method: String,
+    /// For in-store pickup: the Store (`namespace/name`) to collect from, one of the `pickupStores` of the
+    /// `pickup` shipping option offered for `shippingAddress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, example = "shop/downtown")]
+    pub pickup_store: Option<String>,
     /// The payment provider's token for the shopper's instrument.
     pub payment_token: String,
     /// Where to send order updates; defaults to the account's email.
@@ -74,7 +87,7 @@ async fn checkout(
     user: CurrentUser,
     headers: HeaderMap,
     ApiJson(request): ApiJson<CheckoutRequest>,
-) -> Result<(StatusCode, HeaderMap, ApiJson<OrderView>), Problem> {
+) -> Result<(StatusCode, HeaderMap, ApiJson<OrderView>), OrderError> {
     let key = idempotency_key(&headers)?;
     let email = validate(&request, &user)?;
     let request_hash = Sha256::digest(serde_json::to_vec(&request).unwrap_or_default()).to_vec();
@@ -135,7 +148,7 @@ async fn checkout(
                         tracing::warn!(%abandon, "a failed checkout's key stays claimed until it is stale");
                     }
                 }
-                return Err(error.into());
+                return Err(error);
             }
         }
     }
@@ -321,6 +334,25 @@ fn validate(request: &CheckoutRequest, user: &CurrentUser) -> Result<String, Ord
         filled(&request.shipping_method, 64),
         "is required",
     );
+    let pickup = request.shipping_method == PICKUP;
+    need(
+        "pickupStore",
+        !pickup || request.pickup_store.is_some(),
+        "is required for in-store pickup: name one of the pickup option's pickupStores",
+    );
+    need(
+        "pickupStore",
+        pickup || request.pickup_store.is_none(),
+        "is only for in-store pickup (shippingMethod pickup)",
+    );
+    need(
+        "pickupStore",
+        request
+            .pickup_store
+            .as_deref()
+            .is_none_or(|store| filled(store, 200)),
+        "must name a store as namespace/name",
+    );
     need(
         "paymentToken",
         filled(&request.payment_token, 200),
@@ -412,6 +444,17 @@ fn check_quote(quote: &Quote, request: &CheckoutRequest) -> Result<(), OrderErro
                 offered.join(", ")
             ),
         ));
+    } else if let (Some(store), Some(pickup)) = (&request.pickup_store, &quote.shipping)
+        && !pickup.pickup_stores.contains(store)
+    {
+        errors.push(FieldError::new(
+            "pickupStore",
+            format!(
+                "{store} is not a store where this order can be picked up (no such store, or it offers \
+                 no pickup for this address); choose one of: {}",
+                pickup.pickup_stores.join(", ")
+            ),
+        ));
     }
     if errors.is_empty() {
         Ok(())
@@ -433,9 +476,9 @@ async fn insert_order(
     let number: String = sqlx::query_scalar(
         "INSERT INTO orders (id, number, user_id, email, state, currency, subtotal_minor, discount_minor,
                              shipping_minor, total_minor, shipping_address, shipping_method, coupon_code,
-                             payment_token, tax_minor)
+                             payment_token, tax_minor, pickup_store)
          VALUES ($1, 'BZ-' || nextval('order_numbers'), $2, $3, 'placed', $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                 $13)
+                 $13, $14)
          RETURNING number",
     )
     .bind(order_id.0)
@@ -451,6 +494,7 @@ async fn insert_order(
     .bind(quote.coupon.as_ref().filter(|c| c.applied).map(|c| c.code.clone()))
     .bind(&request.payment_token)
     .bind(tax.minor())
+    .bind(&request.pickup_store)
     .fetch_one(&mut *tx)
     .await?;
     for line in &quote.lines {
@@ -524,7 +568,7 @@ fn placed_event(
 async fn accepted(
     conn: &mut PgConnection,
     order_id: Uuid,
-) -> Result<(StatusCode, HeaderMap, ApiJson<OrderView>), Problem> {
+) -> Result<(StatusCode, HeaderMap, ApiJson<OrderView>), OrderError> {
     let order = store::load(conn, order_id)
         .await?
         .ok_or(OrderError::NotFound("No such order."))?;

@@ -1,9 +1,14 @@
 //! The order's state changes, apart from HTTP: [`advance`] moves an order one step of the state machine
 //! ([`crate::state`]) inside the caller's transaction and records the transition with its cause;
-//! [`announce_cancellation`] records why an order was cancelled and tells the other components. The saga
-//! (events) and the orders API (shoppers and staff) both change orders only through these.
+//! [`announce_cancellation`] records why an order was cancelled and tells the other components;
+//! [`warehouse_step`] records packing, shipping and delivery with their events; [`payment_failed`] keeps
+//! why payment failed for the shopper. The saga (events) and the orders API (shoppers and staff) both
+//! change orders only through these.
 
-use bazaar_contracts::order::{CancellationReason, OrderCancelled};
+use bazaar_contracts::order::{
+    CancellationReason, OrderCancelled, OrderDelivered, OrderPacked, OrderShipped,
+};
+use bazaar_contracts::payment::PaymentFailure;
 use bazaar_platform::kafka::Outbox;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -70,6 +75,99 @@ pub async fn announce_cancellation(
                     && reason != CancellationReason::ReservationExpired,
             },
         )
+        .await?;
+    Ok(())
+}
+
+/// A step the warehouse takes with an order, recorded by staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarehouseStep {
+    Pack,
+    /// Handed to `carrier` with `tracking_number` (both trimmed, 1 to 100 characters).
+    Ship {
+        carrier: String,
+        tracking_number: String,
+    },
+    Deliver,
+}
+
+impl WarehouseStep {
+    fn step(&self) -> Step {
+        match self {
+            WarehouseStep::Pack => Step::Pack,
+            WarehouseStep::Ship { .. } => Step::Ship,
+            WarehouseStep::Deliver => Step::Deliver,
+        }
+    }
+}
+
+/// Moves the order by a warehouse step inside `tx` and tells the other components: `order.packed`,
+/// `order.shipped` (with the carrier and tracking number, also kept on the order) or `order.delivered`.
+pub async fn warehouse_step(
+    tx: &mut PgConnection,
+    outbox: &Outbox,
+    id: Uuid,
+    step: &WarehouseStep,
+    cause: &str,
+) -> Result<Advanced, OrderError> {
+    let advanced = advance(tx, id, step.step(), cause).await?;
+    let order = &advanced.order;
+    let (order_id, order_number, customer) =
+        (order.order_id(), order.number.clone(), order.customer());
+    match step {
+        WarehouseStep::Pack => {
+            let event = OrderPacked {
+                order_id,
+                order_number,
+                customer,
+            };
+            outbox.enqueue(tx, &event).await?;
+        }
+        WarehouseStep::Ship {
+            carrier,
+            tracking_number,
+        } => {
+            sqlx::query("UPDATE orders SET carrier = $2, tracking_number = $3 WHERE id = $1")
+                .bind(id)
+                .bind(carrier)
+                .bind(tracking_number)
+                .execute(&mut *tx)
+                .await?;
+            let event = OrderShipped {
+                order_id,
+                order_number,
+                customer,
+                carrier: carrier.clone(),
+                tracking_number: tracking_number.clone(),
+            };
+            outbox.enqueue(tx, &event).await?;
+        }
+        WarehouseStep::Deliver => {
+            let event = OrderDelivered {
+                order_id,
+                order_number,
+                customer,
+            };
+            outbox.enqueue(tx, &event).await?;
+        }
+    }
+    Ok(advanced)
+}
+
+/// Keeps why payment failed for good (from `payment.failed`), so the shopper reads it on the order.
+pub async fn payment_failed(
+    tx: &mut PgConnection,
+    id: Uuid,
+    reason: PaymentFailure,
+) -> Result<(), OrderError> {
+    let reason = serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    sqlx::query("UPDATE orders SET payment_failure = $2 WHERE id = $1")
+        .bind(id)
+        .bind(reason)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! placed --inventory.rejected--> cancelled (order.cancelled: nothing to release)
 //! awaiting payment --payment.authorized--> confirmed (order.confirmed: inventory commits, payment captures)
 //! awaiting payment --payment.failed, retryable, attempts left--> awaiting payment (payment.requested again)
-//! awaiting payment --payment.failed--> cancelled (order.cancelled: inventory releases)
+//! awaiting payment --payment.failed--> cancelled (order.cancelled: inventory releases; the failure's reason
+//! is kept for the shopper)
 //! placed | awaiting payment --inventory.released(expired)--> cancelled
 //!
 //! An event that finds the order in a state where it means nothing (a late or repeated one) is logged and
@@ -202,6 +203,9 @@ impl Saga {
             self.request_payment(tx, &advanced.order, failed.attempt + 1)
                 .await
         } else {
+            lifecycle::payment_failed(tx, failed.order_id.0, failed.reason)
+                .await
+                .map_err(transient)?;
             self.cancel(
                 tx,
                 &advanced,

@@ -453,3 +453,123 @@ async fn a_coupon_that_does_not_exist_is_refused_on_an_empty_cart_as_on_any_othe
     assert_eq!(pending.status, StatusCode::OK, "{}", pending.body);
     shop.close().await;
 }
+
+#[tokio::test]
+async fn a_carts_currency_changes_in_place_and_every_line_is_priced_again_in_the_new_one() {
+    let shop = shop().await;
+    let cart = guest_cart(&shop).await;
+    let token = [("x-cart-token", cart.as_str())];
+    for (sku, quantity) in [("RR-42", 2), ("RS-M", 1)] {
+        let added = shop
+            .post(
+                "/api/cart/lines",
+                None,
+                &token,
+                json!({"sku": sku, "quantity": quantity}),
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    }
+
+    let euros = shop
+        .call(
+            Method::PATCH,
+            "/api/cart",
+            None,
+            &token,
+            Some(json!({"currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(euros.status, StatusCode::OK, "{}", euros.body);
+    let body = &euros.body;
+    assert_eq!(body["currency"], "EUR");
+    let lines = body["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 2, "the same cart keeps its lines: {body}");
+    assert_eq!(lines[0]["sku"], "RR-42");
+    assert_eq!(lines[0]["quantity"], 2);
+    assert_eq!(lines[0]["unitPrice"]["currency"], "EUR");
+    assert_eq!(amount(&lines[0]["unitPrice"]), "139.00");
+    assert_eq!(
+        lines[0]["priceChanged"], false,
+        "the new currency's price is the price when added"
+    );
+    assert_eq!(lines[1]["sku"], "RS-M");
+    assert_eq!(
+        lines[1]["status"], "no_price_in_currency",
+        "a line without a euro price stays, flagged"
+    );
+    assert_eq!(amount(&body["subtotal"]), "278.00");
+    assert_eq!(body["total"]["currency"], "EUR");
+    assert_eq!(body["readyForCheckout"], false);
+
+    // A retry of the change answers the same and changes nothing; the cart stays in euros.
+    let again = shop
+        .call(
+            Method::PATCH,
+            "/api/cart",
+            None,
+            &token,
+            Some(json!({"currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body, euros.body);
+    let viewed = shop.get("/api/cart", None, &token).await;
+    assert_eq!(viewed.body["currency"], "EUR");
+    assert_eq!(viewed.body["lines"].as_array().map(Vec::len), Some(2));
+
+    // And back: every line can be bought again, at the dollar prices.
+    let dollars = shop
+        .call(
+            Method::PATCH,
+            "/api/cart",
+            None,
+            &token,
+            Some(json!({"currency": "USD"})),
+        )
+        .await;
+    assert_eq!(dollars.status, StatusCode::OK, "{}", dollars.body);
+    assert_eq!(amount(&dollars.body["lines"][1]["unitPrice"]), "220.00");
+    assert_eq!(dollars.body["lines"][1]["priceChanged"], false);
+    assert_eq!(dollars.body["readyForCheckout"], true);
+
+    // A signed-in shopper's cart changes the same way; a currency that is not ISO 4217 is refused.
+    let sam = shop.token("sam-currency", &[Role::Customer]);
+    shop.post(
+        "/api/cart/lines",
+        Some(&sam),
+        &[],
+        json!({"sku": "TR-42-BLK", "quantity": 1}),
+    )
+    .await;
+    let changed = shop
+        .call(
+            Method::PATCH,
+            "/api/cart",
+            Some(&sam),
+            &[],
+            Some(json!({"currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(amount(&changed.body["lines"][0]["unitPrice"]), "119.00");
+    let refused = shop
+        .call(
+            Method::PATCH,
+            "/api/cart",
+            Some(&sam),
+            &[],
+            Some(json!({"currency": "EURO"})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["errors"][0]["field"], "currency");
+    let unchanged = shop.get("/api/cart", Some(&sam), &[]).await;
+    assert_eq!(unchanged.body["currency"], "EUR");
+    shop.close().await;
+}

@@ -348,6 +348,51 @@ async fn a_declined_payment_cancels_the_order_and_releases_its_stock() {
 }
 
 #[tokio::test]
+async fn a_shopper_reads_on_the_order_why_payment_failed_in_their_own_words() {
+    let saga = Saga::open(&EVERYTHING).await;
+    saga.stock("RR-42", 5).await;
+    let declined = saga.buy("sam", "why-1", 1, "tok_declined").await;
+    let short = saga.buy("sam", "why-2", 1, "tok_insufficient_funds").await;
+    let paid = saga.buy("sam", "why-3", 1, "tok_visa").await;
+    saga.settles(&declined, "cancelled").await;
+    saga.settles(&short, "cancelled").await;
+    saga.settles(&paid, "confirmed").await;
+
+    // The shopper's own view, not staff's: the reason comes from payment's event, worded for people.
+    let sam = saga.shop.token("sam", &[Role::Customer]);
+    let seen = |id: String| {
+        let sam = sam.clone();
+        let shop = &saga.shop;
+        async move {
+            shop.get(&format!("/api/orders/{id}"), Some(&sam), &[])
+                .await
+                .body
+        }
+    };
+    let order = seen(declined).await;
+    assert_eq!(order["paymentFailure"]["reason"], "declined", "{order}");
+    assert_eq!(
+        order["paymentFailure"]["message"],
+        "Your card was declined. Nothing was charged; please use another card."
+    );
+    let order = seen(short).await;
+    assert_eq!(
+        order["paymentFailure"]["reason"], "insufficient_funds",
+        "{order}"
+    );
+    assert_eq!(
+        order["paymentFailure"]["message"],
+        "Your card has insufficient funds. Nothing was charged; please use another card."
+    );
+    let order = seen(paid).await;
+    assert!(
+        order.get("paymentFailure").is_none(),
+        "a paid order has no payment failure: {order}"
+    );
+    saga.shop.close().await;
+}
+
+#[tokio::test]
 async fn a_provider_timeout_is_retried_and_the_second_attempt_confirms_the_order() {
     let saga = Saga::open(&EVERYTHING).await;
     saga.stock("RR-42", 3).await;

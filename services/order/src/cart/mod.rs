@@ -1,6 +1,7 @@
 //! The cart (`/api/cart`): a guest cart reached with an opaque `X-Cart-Token`, or the signed-in shopper's
 //! cart; it merges the guest cart on sign-in. Every view is priced by the catalog, so it shows current
-//! prices, promotions, estimated shipping and totals, and flags lines that can no longer be bought.
+//! prices, promotions, estimated shipping and totals, and flags lines that can no longer be bought. Its
+//! currency can be changed (`PATCH /api/cart`): the lines stay and are priced again in the new currency.
 
 pub mod store;
 
@@ -29,7 +30,7 @@ pub const CART_TOKEN: &str = "x-cart-token";
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_cart, view_cart))
+        .routes(routes!(create_cart, view_cart, change_cart))
         .routes(routes!(add_line))
         .routes(routes!(change_line, remove_line))
         .routes(routes!(apply_coupon, remove_coupon))
@@ -41,6 +42,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct NewCart {
     /// ISO 4217 code; the configured default when absent.
     pub currency: Option<String>,
+}
+
+/// What to change about a cart.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CartChange {
+    /// ISO 4217 code to price the cart in from now on, e.g. `EUR`.
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
+    pub currency: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -131,7 +141,7 @@ async fn create_cart(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewCart>,
-) -> Result<(StatusCode, ApiJson<CartView>), Problem> {
+) -> Result<(StatusCode, ApiJson<CartView>), OrderError> {
     let currency = match body.currency {
         Some(code) => checked_currency(&code)?,
         None => state.config.default_currency.clone(),
@@ -168,10 +178,82 @@ async fn view_cart(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<ViewParams>,
-) -> Result<ApiJson<CartView>, Problem> {
+) -> Result<ApiJson<CartView>, OrderError> {
     let cart = existing_cart(&state, user.as_ref(), &headers).await?;
     Ok(ApiJson(
         price(&state, &cart, &params, authorization(&headers)).await?,
+    ))
+}
+
+/// Changes the cart's currency: its lines, quantities and coupon stay, and every line is priced again in
+/// the new currency (a line without a price in it stays, flagged `no_price_in_currency`). Asking for the
+/// currency the cart has already changes nothing, so a retry answers the same.
+#[utoipa::path(patch, path = "/api/cart", tag = "cart", request_body = CartChange,
+    responses((status = 200, body = CartView), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn change_cart(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CartChange>,
+) -> Result<ApiJson<CartView>, OrderError> {
+    let currency = checked_currency(&body.currency)?;
+    let cart = existing_cart(&state, user.as_ref(), &headers).await?;
+    let mut conn = state.db.acquire().await?;
+    let rows = store::lines(&mut conn, cart.id).await?;
+    // Pricing calls the catalog: never while holding a connection.
+    drop(conn);
+    if cart.currency != currency {
+        // Today's prices in the new currency become the prices "when added", so that a later change of
+        // price is flagged against them, not against a price in the old currency.
+        let mut repriced = cart.clone();
+        repriced.currency.clone_from(&currency);
+        let quote = if rows.is_empty() {
+            empty_quote(money::currency(&currency)?)
+        } else {
+            quote_cart(
+                &state,
+                &repriced,
+                &rows,
+                &ViewParams::default(),
+                authorization(&headers),
+            )
+            .await?
+        };
+        let prices: Vec<(String, Option<i64>)> = quote
+            .lines
+            .iter()
+            .map(|line| {
+                (
+                    line.sku.as_str().to_owned(),
+                    line.unit_price.map(Money::minor),
+                )
+            })
+            .collect();
+        let mut conn = state.db.acquire().await?;
+        store::change_currency(&mut conn, cart.id, &currency, &prices).await?;
+        let rows = store::lines(&mut conn, cart.id).await?;
+        drop(conn);
+        return Ok(ApiJson(
+            price_lines(
+                &state,
+                &repriced,
+                rows,
+                &ViewParams::default(),
+                authorization(&headers),
+            )
+            .await?,
+        ));
+    }
+    Ok(ApiJson(
+        price_lines(
+            &state,
+            &cart,
+            rows,
+            &ViewParams::default(),
+            authorization(&headers),
+        )
+        .await?,
     ))
 }
 
@@ -183,7 +265,7 @@ async fn add_line(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewLine>,
-) -> Result<ApiJson<CartView>, Problem> {
+) -> Result<ApiJson<CartView>, OrderError> {
     let sku = checked_sku(&body.sku)?;
     let quantity = checked_quantity(body.quantity)?;
     let cart = existing_cart(&state, user.as_ref(), &headers).await?;
@@ -208,8 +290,7 @@ async fn add_line(
         return Err(OrderError::field(
             "sku",
             format!("{sku} is not for sale in {}", cart.currency),
-        )
-        .into());
+        ));
     }
     let price = line.and_then(|l| l.unit_price).map(Money::minor);
     let mut conn = state.db.acquire().await?;
@@ -239,13 +320,13 @@ async fn change_line(
     headers: HeaderMap,
     ApiPath(sku): ApiPath<String>,
     ApiJson(body): ApiJson<LineChange>,
-) -> Result<ApiJson<CartView>, Problem> {
+) -> Result<ApiJson<CartView>, OrderError> {
     let sku = checked_sku(&sku)?;
     let quantity = checked_quantity(body.quantity)?;
     let cart = existing_cart(&state, user.as_ref(), &headers).await?;
     let mut conn = state.db.acquire().await?;
     if !store::set_quantity(&mut conn, cart.id, sku.as_str(), quantity).await? {
-        return Err(OrderError::NotFound("That SKU is not in the cart.").into());
+        return Err(OrderError::NotFound("That SKU is not in the cart."));
     }
     let rows = store::lines(&mut conn, cart.id).await?;
     drop(conn);
@@ -269,12 +350,12 @@ async fn remove_line(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     ApiPath(sku): ApiPath<String>,
-) -> Result<ApiJson<CartView>, Problem> {
+) -> Result<ApiJson<CartView>, OrderError> {
     let sku = checked_sku(&sku)?;
     let cart = existing_cart(&state, user.as_ref(), &headers).await?;
     let mut conn = state.db.acquire().await?;
     if !store::remove_line(&mut conn, cart.id, sku.as_str()).await? {
-        return Err(OrderError::NotFound("That SKU is not in the cart.").into());
+        return Err(OrderError::NotFound("That SKU is not in the cart."));
     }
     let rows = store::lines(&mut conn, cart.id).await?;
     drop(conn);
@@ -300,10 +381,13 @@ async fn apply_coupon(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CouponBody>,
-) -> Result<ApiJson<CartView>, Problem> {
+) -> Result<ApiJson<CartView>, OrderError> {
     let code = body.code.trim().to_owned();
     if code.is_empty() || code.len() > 64 {
-        return Err(OrderError::field("code", "a coupon code has 1 to 64 characters").into());
+        return Err(OrderError::field(
+            "code",
+            "a coupon code has 1 to 64 characters",
+        ));
     }
     let mut cart = existing_cart(&state, user.as_ref(), &headers).await?;
     cart.coupon_code = Some(code.clone());
@@ -333,7 +417,10 @@ async fn apply_coupon(
         })
     });
     if let Some(reason) = refusal {
-        return Err(OrderError::field("code", format!("{code} cannot be used: {reason}")).into());
+        return Err(OrderError::field(
+            "code",
+            format!("{code} cannot be used: {reason}"),
+        ));
     }
     let mut conn = state.db.acquire().await?;
     store::set_coupon(&mut conn, cart.id, Some(&code)).await?;
@@ -347,7 +434,7 @@ async fn remove_coupon(
     State(state): State<AppState>,
     user: Option<CurrentUser>,
     headers: HeaderMap,
-) -> Result<ApiJson<CartView>, Problem> {
+) -> Result<ApiJson<CartView>, OrderError> {
     let mut cart = existing_cart(&state, user.as_ref(), &headers).await?;
     let mut conn = state.db.acquire().await?;
     store::set_coupon(&mut conn, cart.id, None).await?;
@@ -373,7 +460,7 @@ async fn merge_cart(
     State(state): State<AppState>,
     user: CurrentUser,
     headers: HeaderMap,
-) -> Result<ApiJson<CartView>, Problem> {
+) -> Result<ApiJson<CartView>, OrderError> {
     let token = cart_token(&headers).ok_or(OrderError::Invalid(
         "Send the guest cart's token in X-Cart-Token to merge it.".to_owned(),
     ))?;

@@ -1,7 +1,7 @@
 //! Cart persistence. A guest cart is found by the hash of its token; a signed-in shopper's by user id.
 
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::OrderError;
@@ -183,6 +183,41 @@ pub async fn set_coupon(
         .bind(code)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Prices the cart in `currency` from now on, in one transaction: `prices` are the lines' unit prices in it
+/// (minor units; `None` where a SKU has none), recorded as the prices when added; a line missing from
+/// `prices` (added meanwhile) keeps no price when added.
+pub async fn change_currency(
+    conn: &mut PgConnection,
+    cart_id: Uuid,
+    currency: &str,
+    prices: &[(String, Option<i64>)],
+) -> Result<(), OrderError> {
+    let (skus, minors): (Vec<&str>, Vec<Option<i64>>) = prices
+        .iter()
+        .map(|(sku, minor)| (sku.as_str(), *minor))
+        .unzip();
+    let mut tx = conn.begin().await?;
+    sqlx::query("UPDATE carts SET currency = $2, updated_at = now() WHERE id = $1")
+        .bind(cart_id)
+        .bind(currency)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE cart_lines l SET added_price_minor = p.minor
+         FROM (SELECT l2.sku, p2.minor FROM cart_lines l2
+               LEFT JOIN unnest($2::text[], $3::bigint[]) AS p2 (sku, minor) ON p2.sku = l2.sku
+               WHERE l2.cart_id = $1) p
+         WHERE l.cart_id = $1 AND l.sku = p.sku",
+    )
+    .bind(cart_id)
+    .bind(skus)
+    .bind(minors)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

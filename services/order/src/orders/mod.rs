@@ -1,6 +1,7 @@
 //! Orders (`/api/orders`): what a shopper sees of their orders, live status, cancellation before shipment,
-//! and the warehouse steps staff record. The HTTP side only: every state change goes through
-//! [`crate::lifecycle`].
+//! the staff list of every shopper's orders (by state, newest first), and the warehouse steps staff
+//! record. The HTTP side only: handlers parse, authorize and call [`crate::lifecycle`], which makes every
+//! state change and writes its events.
 
 pub mod live;
 pub mod store;
@@ -12,12 +13,10 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use base64::Engine as _;
 use bazaar_contracts::Money;
-use bazaar_contracts::order::{
-    CancellationReason, OrderDelivered, OrderPacked, OrderShipped, ShippingAddress,
-};
+use bazaar_contracts::order::{CancellationReason, ShippingAddress};
 use bazaar_platform::audit::{AuditEntry, RequestId};
 use bazaar_platform::auth::{CurrentUser, Role};
-use bazaar_platform::{ApiJson, ApiPath, ApiQuery, Problem};
+use bazaar_platform::{ApiJson, ApiPath, ApiQuery, FieldError, Problem};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
@@ -29,7 +28,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::OrderError;
-use crate::lifecycle::{advance, announce_cancellation};
+use crate::lifecycle::{WarehouseStep, advance, announce_cancellation};
 use crate::state::{OrderState, Step};
 use store::OrderRow;
 
@@ -81,8 +80,15 @@ pub struct OrderView {
     /// Sales tax for the destination, included in `total`.
     pub tax: Money,
     pub total: Money,
+    /// Where the parcel goes; for in-store pickup, the shopper's own address given at checkout.
     pub shipping_address: ShippingAddress,
+    /// The shipping method's code, `pickup` for in-store pickup.
     pub shipping_method: String,
+    /// For in-store pickup: the Store (`namespace/name`) the shopper collects the order from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pickup_store: Option<String>,
+    /// Where order updates go.
+    pub email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub carrier: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,6 +99,43 @@ pub struct OrderView {
     /// failing and waits for ops: "payment needs attention".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_attention: Option<crate::saga::attention::PaymentAttentionView>,
+    /// Why payment failed, when it did for good (the order is then cancelled and nothing charged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_failure: Option<PaymentFailureView>,
+}
+
+/// Why payment failed, in the shopper's words.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentFailureView {
+    /// `declined`, `insufficient_funds`, `provider_unavailable` or `invalid_token` (from `payment.failed`).
+    pub reason: String,
+    /// What a shopper reads, e.g. "Your card was declined. Nothing was charged; please use another card."
+    pub message: String,
+}
+
+impl PaymentFailureView {
+    fn of(reason: &str) -> Self {
+        let message = match reason {
+            "declined" => "Your card was declined. Nothing was charged; please use another card.",
+            "insufficient_funds" => {
+                "Your card has insufficient funds. Nothing was charged; please use another card."
+            }
+            "provider_unavailable" => {
+                "The payment service did not answer, so your card could not be charged. Nothing was \
+                 charged; please try again in a few minutes."
+            }
+            "invalid_token" => {
+                "Your card details could not be used. Nothing was charged; please enter them again or \
+                 use another card."
+            }
+            _ => "Your payment did not go through. Nothing was charged; please use another card.",
+        };
+        Self {
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+        }
+    }
 }
 
 /// The order as its owner (or staff) sees it.
@@ -134,11 +177,14 @@ pub async fn view(conn: &mut PgConnection, order: &OrderRow) -> Result<OrderView
         total: order.money(order.total_minor)?,
         shipping_address: order.shipping_address.0.clone(),
         shipping_method: order.shipping_method.clone(),
+        pickup_store: order.pickup_store.clone(),
+        email: order.email.clone(),
         carrier: order.carrier.clone(),
         tracking_number: order.tracking_number.clone(),
         placed_at: order.created_at,
         history,
         payment_attention: crate::saga::attention::load(conn, order.id).await?,
+        payment_failure: order.payment_failure.as_deref().map(PaymentFailureView::of),
     })
 }
 
@@ -160,6 +206,7 @@ fn parse_id(id: &str) -> Result<Uuid, OrderError> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
 // A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
@@ -168,6 +215,11 @@ pub struct PageParams {
     pub limit: Option<i64>,
     /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,
+    /// Staff (ops, admin): `true` lists every shopper's orders instead of their own; 403 for anyone else.
+    pub all: Option<bool>,
+    /// Only orders in these states, comma-separated (e.g. `confirmed,packed`).
+    #[param(pattern = "^[a-z_]+(,[a-z_]+)*$", example = "confirmed,packed")]
+    pub state: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -178,21 +230,52 @@ pub struct OrderPage {
     pub next_cursor: Option<String>,
 }
 
-/// The signed-in shopper's orders, newest first.
+/// The signed-in shopper's orders, newest first; with `all=true`, staff (ops, admin) see every shopper's
+/// orders, e.g. the orders to pack (`state=confirmed`). Each carries what a packing list needs: lines,
+/// shipping address or pickup store, totals and tracking.
 #[utoipa::path(get, path = "/api/orders", tag = "orders", params(PageParams),
-    responses((status = 200, body = OrderPage), (status = 401, body = Problem)))]
+    responses((status = 200, body = OrderPage), (status = 401, body = Problem),
+              (status = 403, description = "`all=true` without the ops or admin role", body = Problem),
+              (status = 422, body = Problem)))]
 async fn list_orders(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> Result<ApiJson<OrderPage>, Problem> {
+) -> Result<ApiJson<OrderPage>, OrderError> {
     let limit = page.limit.unwrap_or(20);
+    let mut errors = Vec::new();
     if !(1..=100).contains(&limit) {
-        return Err(OrderError::field("limit", "must be from 1 to 100").into());
+        errors.push(FieldError::new("limit", "must be from 1 to 100"));
+    }
+    let mut states = Vec::new();
+    for name in page.state.iter().flat_map(|list| list.split(',')) {
+        match OrderState::parse(name.trim()) {
+            Some(state) => states.push(state),
+            None => errors.push(FieldError::new(
+                "state",
+                format!(
+                    "{name:?} is not an order state; use placed, awaiting_payment, confirmed, packed, \
+                     shipped, delivered or cancelled"
+                ),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(OrderError::Fields(errors));
+    }
+    let all = page.all.unwrap_or(false);
+    if all {
+        user.require(Role::Ops)?;
     }
     let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut conn = state.db.acquire().await?;
-    let rows = store::list_for_user(&mut conn, &user.id, after, limit + 1).await?;
+    let listing = store::Listing {
+        user_id: (!all).then_some(user.id.as_str()),
+        states: &states,
+        after,
+        limit: limit + 1,
+    };
+    let rows = store::list(&mut conn, &listing).await?;
     let more = rows.len() as i64 > limit;
     let mut items = Vec::new();
     for order in rows.iter().take(limit as usize) {
@@ -229,7 +312,7 @@ async fn get_order(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(id): ApiPath<String>,
-) -> Result<ApiJson<OrderView>, Problem> {
+) -> Result<ApiJson<OrderView>, OrderError> {
     let mut conn = state.db.acquire().await?;
     let order = visible_order(&mut conn, parse_id(&id)?, &user).await?;
     Ok(ApiJson(view(&mut conn, &order).await?))
@@ -244,17 +327,18 @@ async fn cancel_order(
     user: CurrentUser,
     request_id: RequestId,
     ApiPath(id): ApiPath<String>,
-) -> Result<ApiJson<OrderView>, Problem> {
+) -> Result<ApiJson<OrderView>, OrderError> {
     // Staff cancelling on a shopper's behalf is audited (`order.cancel`), refusals included.
     let audit = AuditEntry::new(&user, &request_id, "order.cancel", "order", id.clone());
     let mut on_behalf = user.has_role(Role::Ops);
-    let result = cancel(&state, &user, &id, &audit, &mut on_behalf).await;
-    if let Err(problem) = &result
-        && on_behalf
-    {
-        audit.record_outcome(&state.db, problem).await;
+    match cancel(&state, &user, &id, &audit, &mut on_behalf).await {
+        Err(error) if on_behalf => {
+            let problem = Problem::from(error);
+            audit.record_outcome(&state.db, &problem).await;
+            Err(OrderError::Answer(problem))
+        }
+        result => result,
     }
-    result
 }
 
 /// Cancels for [`cancel_order`]; `on_behalf` becomes whether the caller cancels someone else's order, in
@@ -265,7 +349,7 @@ async fn cancel(
     id: &str,
     audit: &AuditEntry,
     on_behalf: &mut bool,
-) -> Result<ApiJson<OrderView>, Problem> {
+) -> Result<ApiJson<OrderView>, OrderError> {
     let id = parse_id(id)?;
     let mut tx = state.db.begin().await?;
     let order = visible_order(&mut tx, id, user).await?;
@@ -310,7 +394,9 @@ async fn cancel(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Shipment {
+    #[schema(min_length = 1, max_length = 100)]
     pub carrier: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub tracking_number: String,
 }
 
@@ -322,8 +408,8 @@ async fn pack_order(
     user: CurrentUser,
     request_id: RequestId,
     ApiPath(id): ApiPath<String>,
-) -> Result<ApiJson<OrderView>, Problem> {
-    warehouse_step(&state, &user, &request_id, &id, Step::Pack, None).await
+) -> Result<ApiJson<OrderView>, OrderError> {
+    recorded_step(&state, &user, &request_id, &id, WarehouseStep::Pack).await
 }
 
 /// Staff: the parcel left with a carrier.
@@ -336,23 +422,23 @@ async fn ship_order(
     request_id: RequestId,
     ApiPath(id): ApiPath<String>,
     ApiJson(shipment): ApiJson<Shipment>,
-) -> Result<ApiJson<OrderView>, Problem> {
-    let mut errors = Vec::new();
-    for (field, value) in [
+) -> Result<ApiJson<OrderView>, OrderError> {
+    let errors: Vec<FieldError> = [
         ("carrier", &shipment.carrier),
         ("trackingNumber", &shipment.tracking_number),
-    ] {
-        if value.trim().is_empty() || value.len() > 100 {
-            errors.push(bazaar_platform::FieldError::new(
-                field,
-                "must have 1 to 100 characters",
-            ));
-        }
-    }
+    ]
+    .into_iter()
+    .filter(|(_, value)| value.trim().is_empty() || value.len() > 100)
+    .map(|(field, _)| FieldError::new(field, "must have 1 to 100 characters"))
+    .collect();
     if !errors.is_empty() {
-        return Err(OrderError::Fields(errors).into());
+        return Err(OrderError::Fields(errors));
     }
-    warehouse_step(&state, &user, &request_id, &id, Step::Ship, Some(shipment)).await
+    let step = WarehouseStep::Ship {
+        carrier: shipment.carrier.trim().to_owned(),
+        tracking_number: shipment.tracking_number.trim().to_owned(),
+    };
+    recorded_step(&state, &user, &request_id, &id, step).await
 }
 
 /// Staff: the carrier delivered the parcel.
@@ -363,95 +449,56 @@ async fn deliver_order(
     user: CurrentUser,
     request_id: RequestId,
     ApiPath(id): ApiPath<String>,
-) -> Result<ApiJson<OrderView>, Problem> {
-    warehouse_step(&state, &user, &request_id, &id, Step::Deliver, None).await
+) -> Result<ApiJson<OrderView>, OrderError> {
+    recorded_step(&state, &user, &request_id, &id, WarehouseStep::Deliver).await
 }
 
 /// A warehouse step by ops, audited (`order.pack`, `order.ship`, `order.deliver`), refusals included.
-async fn warehouse_step(
+async fn recorded_step(
     state: &AppState,
     user: &CurrentUser,
     request_id: &RequestId,
     id: &str,
-    step: Step,
-    shipment: Option<Shipment>,
-) -> Result<ApiJson<OrderView>, Problem> {
+    step: WarehouseStep,
+) -> Result<ApiJson<OrderView>, OrderError> {
     user.require(Role::Ops)?;
     let action = match step {
-        Step::Pack => "order.pack",
-        Step::Ship => "order.ship",
-        _ => "order.deliver",
+        WarehouseStep::Pack => "order.pack",
+        WarehouseStep::Ship { .. } => "order.ship",
+        WarehouseStep::Deliver => "order.deliver",
     };
     let audit = AuditEntry::new(user, request_id, action, "order", id);
-    audit
-        .on_failure(&state.db, recorded_step(state, &audit, id, step, shipment))
-        .await
-}
-
-async fn recorded_step(
-    state: &AppState,
-    audit: &AuditEntry,
-    id: &str,
-    step: Step,
-    shipment: Option<Shipment>,
-) -> Result<ApiJson<OrderView>, Problem> {
-    let id = parse_id(id)?;
-    let mut tx = state.db.begin().await?;
-    let advanced = advance(&mut tx, id, step, &format!("recorded by {}", audit.actor)).await?;
-    let after = serde_json::json!({
-        "state": advanced.to,
-        "carrier": shipment.as_ref().map(|s| s.carrier.trim()),
-        "trackingNumber": shipment.as_ref().map(|s| s.tracking_number.trim()),
-    });
-    let order = &advanced.order;
-    match step {
-        Step::Pack => {
-            let event = OrderPacked {
-                order_id: order.order_id(),
-                order_number: order.number.clone(),
-                customer: order.customer(),
-            };
-            state.outbox.enqueue(&mut tx, &event).await?;
-        }
-        Step::Ship => {
-            let shipment =
-                shipment.ok_or(OrderError::Invalid("a shipment needs a carrier".into()))?;
-            sqlx::query("UPDATE orders SET carrier = $2, tracking_number = $3 WHERE id = $1")
-                .bind(id)
-                .bind(shipment.carrier.trim())
-                .bind(shipment.tracking_number.trim())
-                .execute(&mut *tx)
-                .await?;
-            let event = OrderShipped {
-                order_id: order.order_id(),
-                order_number: order.number.clone(),
-                customer: order.customer(),
-                carrier: shipment.carrier.trim().to_owned(),
-                tracking_number: shipment.tracking_number.trim().to_owned(),
-            };
-            state.outbox.enqueue(&mut tx, &event).await?;
-        }
-        _ => {
-            let event = OrderDelivered {
-                order_id: order.order_id(),
-                order_number: order.number.clone(),
-                customer: order.customer(),
-            };
-            state.outbox.enqueue(&mut tx, &event).await?;
-        }
-    }
-    let order = store::load(&mut tx, id)
-        .await?
-        .ok_or(OrderError::NotFound("No such order."))?;
-    let view = view(&mut tx, &order).await?;
-    audit
-        .clone()
-        .before(serde_json::json!({"state": advanced.from}))
-        .after(after)
-        .record(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(ApiJson(view))
+    let recorded = async {
+        let id = parse_id(id)?;
+        let mut tx = state.db.begin().await?;
+        let cause = format!("recorded by {}", audit.actor);
+        let shipped = match &step {
+            WarehouseStep::Ship {
+                carrier,
+                tracking_number,
+            } => Some((carrier, tracking_number)),
+            _ => None,
+        };
+        let advanced =
+            crate::lifecycle::warehouse_step(&mut tx, &state.outbox, id, &step, &cause).await?;
+        let order = store::load(&mut tx, id)
+            .await?
+            .ok_or(OrderError::NotFound("No such order."))?;
+        let view = view(&mut tx, &order).await?;
+        audit
+            .clone()
+            .before(serde_json::json!({"state": advanced.from}))
+            .after(serde_json::json!({
+                "state": advanced.to,
+                "carrier": shipped.map(|(carrier, _)| carrier),
+                "trackingNumber": shipped.map(|(_, tracking)| tracking),
+            }))
+            .record(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, OrderError>(ApiJson(view))
+    };
+    Ok(audit.on_failure(&state.db, recorded).await?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -470,7 +517,7 @@ async fn follow_order(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(id): ApiPath<String>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, OrderError> {
     let id = parse_id(&id)?;
     let mut conn = state.db.acquire().await?;
     visible_order(&mut conn, id, &user).await?;

@@ -36,6 +36,10 @@ pub struct OrderRow {
     pub tracking_number: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The Store collected from, for in-store pickup.
+    pub pickup_store: Option<String>,
+    /// Why payment failed for good (`payment.failed`'s reason), if it did.
+    pub payment_failure: Option<String>,
 }
 
 impl OrderRow {
@@ -169,22 +173,38 @@ pub async fn record_transition(
     Ok(())
 }
 
-/// A page of a shopper's orders, newest first, after the `(created_at, id)` cursor.
-pub async fn list_for_user(
+/// Which orders a page lists.
+pub struct Listing<'a> {
+    /// Only this shopper's orders; everyone's when `None` (staff).
+    pub user_id: Option<&'a str>,
+    /// Only orders in one of these states; any state when empty.
+    pub states: &'a [OrderState],
+    /// After this `(created_at, id)` cursor.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// A page of orders, newest first.
+pub async fn list(
     conn: &mut PgConnection,
-    user_id: &str,
-    after: Option<(DateTime<Utc>, Uuid)>,
-    limit: i64,
+    listing: &Listing<'_>,
 ) -> Result<Vec<OrderRow>, OrderError> {
-    let (at, id) = after.unwrap_or((DateTime::<Utc>::MAX_UTC, Uuid::max()));
+    let (at, id) = listing
+        .after
+        .unwrap_or((DateTime::<Utc>::MAX_UTC, Uuid::max()));
+    let states: Vec<&str> = listing.states.iter().map(|s| s.as_str()).collect();
     Ok(sqlx::query_as::<_, OrderRow>(
-        "SELECT * FROM orders WHERE user_id = $1 AND (created_at, id) < ($2, $3)
-         ORDER BY created_at DESC, id DESC LIMIT $4",
+        "SELECT * FROM orders
+         WHERE ($1::text IS NULL OR user_id = $1)
+           AND (cardinality($2::text[]) = 0 OR state = ANY($2))
+           AND (created_at, id) < ($3, $4)
+         ORDER BY created_at DESC, id DESC LIMIT $5",
     )
-    .bind(user_id)
+    .bind(listing.user_id)
+    .bind(states)
     .bind(at)
     .bind(id)
-    .bind(limit)
+    .bind(listing.limit)
     .fetch_all(&mut *conn)
     .await?)
 }

@@ -1,0 +1,248 @@
+//! The orders API as the ops console and the storefront use it: staff list every shopper's orders by
+//! state, newest first, a page at a time, with what a packing list needs; shoppers still see only their
+//! own. A shopper may collect an order in a store that offers pickup, for no shipping charge.
+
+mod common;
+
+use bazaar_platform::auth::Role;
+use common::{Shop, amount};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn shop() -> Shop {
+    Shop::open(&[&bazaar_catalog::COMPONENT, &bazaar_order::COMPONENT]).await
+}
+
+fn address() -> Value {
+    json!({"name": "Sam Shopper", "line1": "1 Market St", "city": "San Francisco",
+           "region": "CA", "postalCode": "94105", "country": "US"})
+}
+
+/// `shopper` checks out one RR-42 with `shipping` (extra checkout fields); returns the answer.
+async fn checkout(shop: &Shop, shopper: &str, key: &str, shipping: Value) -> common::Answer {
+    let token = shop.token(shopper, &[Role::Customer]);
+    let mut body = json!({
+        "lines": [{"sku": "RR-42", "quantity": 1}],
+        "currency": "USD",
+        "shippingAddress": address(),
+        "shippingMethod": "standard",
+        "paymentToken": "tok_visa",
+    });
+    for (field, value) in shipping.as_object().cloned().unwrap_or_default() {
+        body[field] = value;
+    }
+    shop.post(
+        "/api/checkout",
+        Some(&token),
+        &[("idempotency-key", key)],
+        body,
+    )
+    .await
+}
+
+async fn place(shop: &Shop, shopper: &str, key: &str) -> String {
+    let placed = checkout(shop, shopper, key, json!({})).await;
+    assert_eq!(placed.status, StatusCode::ACCEPTED, "{}", placed.body);
+    placed.body["id"].as_str().expect("id").to_owned()
+}
+
+fn numbers(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|o| o["id"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn staff_list_every_shoppers_orders_by_state_newest_first_a_page_at_a_time() {
+    let shop = shop().await;
+    let first = place(&shop, "sam", "list-1").await;
+    let second = place(&shop, "sam", "list-2").await;
+    let third = place(&shop, "ann", "list-3").await;
+    // Cancelled before any payment: the ops console must still see it.
+    let sam = shop.token("sam", &[Role::Customer]);
+    let cancelled = shop
+        .post(
+            &format!("/api/orders/{first}/cancel"),
+            Some(&sam),
+            &[],
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let ops = shop.token("olga-ops", &[Role::Ops]);
+
+    let page = shop
+        .get("/api/orders?all=true&limit=2", Some(&ops), &[])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(numbers(&page.body), [third.clone(), second.clone()]);
+    let packing = &page.body["items"][1];
+    assert_eq!(packing["lines"][0]["sku"], "RR-42", "lines to pack");
+    assert_eq!(packing["shippingAddress"]["line1"], "1 Market St");
+    assert_eq!(packing["shippingMethod"], "standard");
+    assert!(packing["total"]["amount"].is_string(), "totals: {packing}");
+    assert_eq!(packing["email"], "sam@example.test");
+    let cursor = page.body["nextCursor"].as_str().expect("a next page");
+    let rest = shop
+        .get(
+            &format!("/api/orders?all=true&limit=2&cursor={cursor}"),
+            Some(&ops),
+            &[],
+        )
+        .await;
+    assert_eq!(numbers(&rest.body), [first.clone()]);
+    assert!(rest.body.get("nextCursor").is_none(), "{}", rest.body);
+
+    let by_state = shop
+        .get("/api/orders?all=true&state=cancelled", Some(&ops), &[])
+        .await;
+    assert_eq!(numbers(&by_state.body), [first.clone()]);
+    assert_eq!(
+        by_state.body["items"][0]["cancelReason"],
+        "requested_by_customer"
+    );
+    let either = shop
+        .get(
+            "/api/orders?all=true&state=placed,cancelled",
+            Some(&ops),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        numbers(&either.body),
+        [third.clone(), second.clone(), first.clone()]
+    );
+    let admin = shop.token("ada-admin", &[Role::Admin]);
+    let all = shop.get("/api/orders?all=true", Some(&admin), &[]).await;
+    assert_eq!(numbers(&all.body).len(), 3, "admins are staff too");
+
+    // Without `all`, staff see their own orders like anyone; shoppers only ever see theirs.
+    let own = shop.get("/api/orders", Some(&ops), &[]).await;
+    assert_eq!(numbers(&own.body), Vec::<String>::new());
+    let mine = shop.get("/api/orders", Some(&sam), &[]).await;
+    assert_eq!(numbers(&mine.body), [second.clone(), first.clone()]);
+    let mine_cancelled = shop
+        .get("/api/orders?state=cancelled", Some(&sam), &[])
+        .await;
+    assert_eq!(numbers(&mine_cancelled.body), [first.clone()]);
+    let forbidden = shop.get("/api/orders?all=true", Some(&sam), &[]).await;
+    assert_eq!(
+        forbidden.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        forbidden.body
+    );
+
+    for (query, field) in [
+        ("all=true&state=lost", "state"),
+        ("all=true&state=placed,", "state"),
+        ("all=true&limit=101", "limit"),
+        ("all=true&limit=0", "limit"),
+    ] {
+        let refused = shop
+            .get(&format!("/api/orders?{query}"), Some(&ops), &[])
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {}",
+            refused.body
+        );
+        assert_eq!(refused.body["errors"][0]["field"], field, "{query}");
+    }
+    shop.close().await;
+}
+
+#[tokio::test]
+async fn a_shopper_collects_in_a_store_that_offers_pickup_and_pays_no_shipping() {
+    let shop = shop().await;
+    // The cart's shipping options name the stores pickup is offered at for the address.
+    let sam = shop.token("sam", &[Role::Customer]);
+    shop.post(
+        "/api/cart/lines",
+        Some(&sam),
+        &[],
+        json!({"sku": "RR-42", "quantity": 1}),
+    )
+    .await;
+    let cart = shop
+        .get("/api/cart?country=US&region=CA", Some(&sam), &[])
+        .await;
+    let pickup = cart.body["shippingOptions"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .find(|o| o["code"] == "pickup")
+        .cloned()
+        .expect("pickup is offered in the US");
+    assert_eq!(
+        pickup["pickupStores"],
+        json!(["shop/downtown", "shop/mission"])
+    );
+
+    let placed = checkout(
+        &shop,
+        "sam",
+        "pickup-1",
+        json!({"shippingMethod": "pickup", "pickupStore": "shop/mission"}),
+    )
+    .await;
+    assert_eq!(placed.status, StatusCode::ACCEPTED, "{}", placed.body);
+    let order = &placed.body;
+    assert_eq!(order["shippingMethod"], "pickup");
+    assert_eq!(order["pickupStore"], "shop/mission");
+    assert_eq!(amount(&order["shipping"]), "0.00", "no shipping charge");
+    let id = order["id"].as_str().expect("id");
+    let seen = shop
+        .get(&format!("/api/orders/{id}"), Some(&sam), &[])
+        .await;
+    assert_eq!(seen.body["pickupStore"], "shop/mission");
+    let ops = shop.token("olga-ops", &[Role::Ops]);
+    let to_pack = shop.get("/api/orders?all=true", Some(&ops), &[]).await;
+    assert_eq!(to_pack.body["items"][0]["pickupStore"], "shop/mission");
+
+    // Refused with 422 naming pickupStore, and no order made: an unknown store, a warehouse (no pickup),
+    // pickup without a store, and a store with a shipping method.
+    for (key, shipping, says) in [
+        (
+            "pickup-2",
+            json!({"shippingMethod": "pickup", "pickupStore": "shop/nowhere"}),
+            "shop/nowhere is not a store where this order can be picked up",
+        ),
+        (
+            "pickup-3",
+            json!({"shippingMethod": "pickup", "pickupStore": "shop/oakland-warehouse"}),
+            "choose one of: shop/downtown, shop/mission",
+        ),
+        (
+            "pickup-4",
+            json!({"shippingMethod": "pickup"}),
+            "is required for in-store pickup",
+        ),
+        (
+            "pickup-5",
+            json!({"shippingMethod": "standard", "pickupStore": "shop/mission"}),
+            "is only for in-store pickup",
+        ),
+    ] {
+        let refused = checkout(&shop, "sam", key, shipping).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{key}: {}",
+            refused.body
+        );
+        let error = &refused.body["errors"][0];
+        assert_eq!(error["field"], "pickupStore", "{key}: {}", refused.body);
+        assert!(
+            error["message"].as_str().unwrap_or_default().contains(says),
+            "{key}: {error}"
+        );
+    }
+    let orders = shop.get("/api/orders", Some(&sam), &[]).await;
+    assert_eq!(numbers(&orders.body).len(), 1, "refusals place no order");
+    shop.close().await;
+}
