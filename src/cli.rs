@@ -202,6 +202,15 @@ pub struct DevArgs {
     )]
     pub kube_api: KubeApiMode,
 
+    /// Where the operator serves `/metrics`, `/healthz` and `/readyz` when a local Kubernetes API server
+    /// runs (see `--kube-api`); port 0 takes a free port. The guide prints the address either way.
+    #[arg(
+        long = "dev-operator-addr",
+        env = "BAZAAR_DEV_OPERATOR_ADDR",
+        default_value = "127.0.0.1:0"
+    )]
+    pub operator_addr: std::net::SocketAddr,
+
     #[command(flatten)]
     pub db: DatabaseConfig,
 

@@ -1,7 +1,10 @@
 //! `bazaar dev` with a real Kubernetes control plane: a local kube-apiserver (built from Go modules by
 //! `scripts/install-kube-api`), the CRDs applied, and the operator running against it exactly as it runs
 //! in a cluster. A merchandiser can then `kubectl apply -f crds/examples/` on a laptop with no cluster.
+//! The operator serves its `/metrics` (reconciliations, resources Ready, leader) on `--dev-operator-addr`,
+//! printed in the guide, so a local Prometheus can scrape it next to the platform's.
 
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -33,13 +36,16 @@ pub struct ControlPlane {
     client: Client,
     operator: JoinHandle<anyhow::Result<()>>,
     stop_operator: CancellationToken,
+    operator_addr: SocketAddr,
 }
 
 /// Starts the control plane as `mode` asks: `auto` when the kube-api binary is built (and says how to
-/// build it otherwise), `always` or fail, `never` not at all.
+/// build it otherwise), `always` or fail, `never` not at all. The operator's health and metrics server
+/// listens on `operator_addr` (port 0: a free port, chosen here so that the guide can print it).
 pub async fn start(
     mode: KubeApiMode,
     catalog: PostgresCatalog,
+    operator_addr: SocketAddr,
 ) -> anyhow::Result<Option<ControlPlane>> {
     if mode == KubeApiMode::Never {
         return Ok(None);
@@ -57,6 +63,7 @@ pub async fn start(
     eprintln!("  Kubernetes API: {}", api.server_url());
     let client = api.client().await?;
     apply_crds(&client).await?;
+    let operator_addr = concrete(operator_addr)?;
 
     let stop_operator = CancellationToken::new();
     let settings = Settings {
@@ -67,8 +74,8 @@ pub async fn start(
             identity: "bazaar-dev".to_owned(),
             duration: Duration::from_secs(15),
         },
-        // The operator's own health server; `bazaar dev` serves the platform's elsewhere.
-        addr: ([127, 0, 0, 1], 0).into(),
+        // The operator's own health and metrics server; `bazaar dev` serves the platform's elsewhere.
+        addr: operator_addr,
     };
     let operator = tokio::spawn({
         let client = client.clone();
@@ -84,13 +91,30 @@ pub async fn start(
         client,
         operator,
         stop_operator,
+        operator_addr,
     }))
+}
+
+/// `addr` itself, or with port 0 the same host on a port free now. The operator binds it a moment later;
+/// should another process take the port in between, the operator fails with "cannot listen on".
+fn concrete(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    if addr.port() != 0 {
+        return Ok(addr);
+    }
+    TcpListener::bind(addr)
+        .and_then(|listener| listener.local_addr())
+        .with_context(|| format!("finding a free port on {} for the operator", addr.ip()))
 }
 
 impl ControlPlane {
     /// The admin kubeconfig, for `export KUBECONFIG=...`.
     pub fn kubeconfig(&self) -> std::path::PathBuf {
         self.api.kubeconfig_path()
+    }
+
+    /// Where the operator serves `/metrics` (and `/healthz`, `/readyz`).
+    pub fn operator_addr(&self) -> SocketAddr {
+        self.operator_addr
     }
 
     /// Applies `manifests` (server-side apply, namespaces created first), as `kubectl apply` would; the

@@ -87,15 +87,20 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
     let platform = runtime::spawn(&COMPONENTS, config).await?;
     cancel_on_signal(platform.shutdown.clone());
     // After the platform: its migrations created the catalog schema the operator writes.
-    let control_plane =
-        match control_plane::start(args.kube_api, PostgresCatalog::new(operator_pool)).await {
-            Ok(control_plane) => control_plane,
-            Err(error) => {
-                platform.shutdown.cancel();
-                let _ = platform.handle.await;
-                return Err(error);
-            }
-        };
+    let control_plane = match control_plane::start(
+        args.kube_api,
+        PostgresCatalog::new(operator_pool),
+        args.operator_addr,
+    )
+    .await
+    {
+        Ok(control_plane) => control_plane,
+        Err(error) => {
+            platform.shutdown.cancel();
+            let _ = platform.handle.await;
+            return Err(error);
+        }
+    };
     if let Err(error) = seed(&args, &platform, control_plane.as_ref()).await {
         eprintln!("warning: the example shop was not fully loaded: {error:#}");
     }
@@ -123,6 +128,10 @@ async fn serve(args: DevArgs) -> anyhow::Result<()> {
             "  kubectl get bazaar -A            # every Product, Store, Fulfillment, Promotion"
         );
         println!("  kubectl apply -f crds/examples/  # or your own merchandise");
+        println!(
+            "  operator metrics: http://{}/metrics",
+            control_plane.operator_addr()
+        );
     }
     println!("Press Ctrl-C to stop; everything started here stops with it.\n");
     let served = platform.handle.await;
