@@ -17,13 +17,13 @@ fn ops_pair() -> NotificationConfig {
             "ops@shop.example".to_owned(),
             "buyer@shop.example".to_owned(),
         ],
-        ..NotificationConfig::default()
+        ..Notification::config()
     }
 }
 
 #[tokio::test]
 async fn every_template_renders_with_its_events_data() {
-    let h = Harness::start(ops_pair()).await;
+    let h = Notification::start(ops_pair()).await;
     let order = OrderId::new();
     h.publish(&placed(order, "BZ-1001")).await;
     h.publish(&confirmed(order, "BZ-1001")).await;
@@ -34,7 +34,7 @@ async fn every_template_renders_with_its_events_data() {
     h.publish(&refunded(order)).await;
     h.publish(&stock_low()).await;
     h.publish(&registered()).await;
-    let rows = h.wait_deliveries(10).await;
+    let rows = wait_deliveries(&h, 10).await;
     let find =
         |template: &str| -> Vec<&Row> { rows.iter().filter(|r| r.template == template).collect() };
 
@@ -125,18 +125,17 @@ async fn every_template_renders_with_its_events_data() {
 
 #[tokio::test]
 async fn a_redelivered_event_notifies_each_recipient_once() {
-    let h = Harness::start(ops_pair()).await;
+    let h = Notification::start(ops_pair()).await;
     let order = OrderId::new();
     let envelope = h.publish(&shipped(order, "BZ-2002")).await;
     let low = h.publish(&stock_low()).await;
-    h.wait_deliveries(3).await;
-    h.deliver::<OrderShipped>(&envelope, &order.to_string())
-        .await;
-    h.deliver::<bazaar_contracts::inventory::StockLow>(&low, "TR-42-BLK")
+    wait_deliveries(&h, 3).await;
+    h.deliver::<OrderShipped>(&envelope).await;
+    h.deliver::<bazaar_contracts::inventory::StockLow>(&low)
         .await;
     // A marker event after the redeliveries on the same topic and key shows they were consumed.
     h.publish(&delivered(order, "BZ-2002")).await;
-    h.wait_deliveries(4).await;
+    wait_deliveries(&h, 4).await;
     wait_for(PATIENCE, "the redelivered stock signal", || async {
         let consumed = reqwest::get(h.url("/metrics"))
             .await
@@ -148,7 +147,7 @@ async fn a_redelivered_event_notifies_each_recipient_once() {
     })
     .await
     .expect("redeliveries seen");
-    let rows = h.deliveries().await;
+    let rows = deliveries(&h).await;
     assert_eq!(
         rows.iter()
             .filter(|r| r.template == "order_shipped")
@@ -162,12 +161,12 @@ async fn a_redelivered_event_notifies_each_recipient_once() {
 
 #[tokio::test]
 async fn the_delivery_log_is_for_admins_and_paginated() {
-    let h = Harness::start(NotificationConfig::default()).await;
+    let h = Notification::start(Notification::config()).await;
     let order = OrderId::new();
     h.publish(&placed(order, "BZ-3003")).await;
     h.publish(&confirmed(order, "BZ-3003")).await;
     h.publish(&shipped(order, "BZ-3003")).await;
-    h.wait_deliveries(3).await;
+    wait_deliveries(&h, 3).await;
 
     let url = h.url("/api/notifications/deliveries");
     assert_eq!(
@@ -178,7 +177,7 @@ async fn the_delivery_log_is_for_admins_and_paginated() {
         let response = h
             .http
             .get(&url)
-            .bearer_auth(h.token(&[role]))
+            .bearer_auth(h.token("user-1", &[role]))
             .send()
             .await
             .expect("request");
@@ -188,7 +187,7 @@ async fn the_delivery_log_is_for_admins_and_paginated() {
             "application/problem+json"
         );
     }
-    let admin = h.token(&[Role::Admin]);
+    let admin = h.admin();
     let page: Value = h
         .http
         .get(format!("{url}?limit=2"))
@@ -257,18 +256,18 @@ async fn the_delivery_log_is_for_admins_and_paginated() {
 #[tokio::test]
 async fn smtp_transport_hands_the_message_to_the_server() {
     let sink = SmtpSink::start().await;
-    let h = Harness::start(NotificationConfig {
+    let h = Notification::start(NotificationConfig {
         transport: TransportKind::Smtp,
         smtp_host: "127.0.0.1".to_owned(),
         smtp_port: Some(sink.port),
         smtp_tls: SmtpTls::None,
         from: "Bazaar <no-reply@shop.example>".to_owned(),
-        ..NotificationConfig::default()
+        ..Notification::config()
     })
     .await;
     let order = OrderId::new();
     h.publish(&shipped(order, "BZ-4004")).await;
-    let rows = h.wait_deliveries(1).await;
+    let rows = wait_deliveries(&h, 1).await;
     assert_eq!(rows[0].transport, "smtp");
     let message = wait_for(PATIENCE, "the message at the SMTP sink", || async {
         sink.messages().into_iter().next()

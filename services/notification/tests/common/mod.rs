@@ -1,10 +1,9 @@
-//! A notification component served in-process over real HTTP, PostgreSQL and Kafka, sample events, and a
-//! tiny SMTP sink.
+//! The notification suite's adapter to the shared harness (`bazaar_testkit`): which component it is about,
+//! its delivery log, sample events of every kind it mails about, and a tiny SMTP sink.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bazaar_contracts::identity::UserRegistered;
 use bazaar_contracts::inventory::StockLow;
@@ -13,29 +12,26 @@ use bazaar_contracts::order::{
     OrderLine, OrderPacked, OrderPlaced, OrderShipped, ShippingAddress,
 };
 use bazaar_contracts::payment::PaymentRefunded;
-use bazaar_contracts::{Currency, DomainEvent, Envelope, Money};
+use bazaar_contracts::{Currency, Money};
 use bazaar_notification::NotificationConfig;
-use bazaar_platform::auth::{Role, TestIssuer};
-use bazaar_platform::kafka::Kafka;
-use bazaar_platform::runtime::{ServeConfig, Spawned, spawn};
-use bazaar_testkit::{TestEnv, wait_for};
-use rdkafka::producer::FutureRecord;
-use sqlx::PgPool;
+use bazaar_platform::component::ComponentSpec;
+pub use bazaar_testkit::{Harness, PATIENCE, Subject, eventually};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-pub const PATIENCE: Duration = Duration::from_secs(60);
 pub const SHOPPER: &str = "shopper@example.com";
 
-pub struct Harness {
-    pub env: TestEnv,
-    pub running: Spawned,
-    pub issuer: TestIssuer,
-    pub kafka: Kafka,
-    pub db: PgPool,
-    pub http: reqwest::Client,
+/// The notification component, as the harness's subject.
+pub struct Notification;
+
+impl Subject for Notification {
+    type Config = NotificationConfig;
+    fn spec() -> &'static ComponentSpec {
+        &bazaar_notification::COMPONENT
+    }
 }
 
+/// One row of the delivery log.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Row {
     pub template: String,
@@ -45,97 +41,24 @@ pub struct Row {
     pub transport: String,
 }
 
-impl Harness {
-    pub async fn start(config: NotificationConfig) -> Harness {
-        let env = TestEnv::start().await.expect("test infrastructure");
-        let issuer = TestIssuer::new();
-        let auth = issuer
-            .trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
-        let serve = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth)
-            .with_settings(config);
-        let kafka = Kafka::connect(&serve.kafka, "notification-test").expect("producer");
-        let running = spawn(&[&bazaar_notification::COMPONENT], serve)
-            .await
-            .expect("notification component started");
-        let db = env
-            .pool(&env.schema("notification"))
-            .await
-            .expect("notification schema pool");
-        Harness {
-            env,
-            running,
-            issuer,
-            kafka,
-            db,
-            http: reqwest::Client::new(),
-        }
-    }
+/// The messages sent, in order.
+pub async fn deliveries(h: &Harness) -> Vec<Row> {
+    sqlx::query_as::<_, Row>(
+        "SELECT template, recipient, subject, body, transport FROM deliveries WHERE state = 'sent'
+         ORDER BY id",
+    )
+    .fetch_all(&h.db)
+    .await
+    .expect("deliveries")
+}
 
-    pub async fn stop(self) {
-        self.running.stop().await.expect("clean stop");
-        self.env.cleanup().await;
-    }
-
-    pub fn token(&self, roles: &[Role]) -> String {
-        self.issuer.issue("user-1", roles, Duration::from_secs(300))
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.running.base_url)
-    }
-
-    /// Publishes `event` as its producer would; returns the envelope to deliver it again.
-    pub async fn publish<E: DomainEvent>(&self, event: &E) -> Envelope {
-        let envelope = Envelope::wrap("/bazaar/test", event).expect("envelope");
-        self.deliver::<E>(&envelope, &event.key()).await;
-        envelope
-    }
-
-    /// Sends an envelope (again) with its original id: a redelivery.
-    pub async fn deliver<E: DomainEvent>(&self, envelope: &Envelope, key: &str) {
-        let topic = self.kafka.topic(E::TOPIC.name());
-        let payload = envelope.to_json();
-        self.kafka
-            .producer()
-            .send(
-                FutureRecord::to(&topic).key(key).payload(&payload),
-                Duration::from_secs(10),
-            )
-            .await
-            .map_err(|(e, _)| e)
-            .expect("delivered to the broker");
-    }
-
-    pub async fn deliveries(&self) -> Vec<Row> {
-        sqlx::query_as::<_, Row>(
-            "SELECT template, recipient, subject, body, transport FROM deliveries WHERE state = 'sent'
-             ORDER BY id",
-        )
-        .fetch_all(&self.db)
-        .await
-        .expect("deliveries")
-    }
-
-    pub async fn wait_deliveries(&self, count: usize) -> Vec<Row> {
-        wait_for(PATIENCE, &format!("{count} deliveries"), || async {
-            let rows = self.deliveries().await;
-            (rows.len() >= count).then_some(rows)
-        })
-        .await
-        .expect("deliveries")
-    }
-
-    pub async fn wait_handled(&self, count: i64) {
-        wait_for(PATIENCE, &format!("{count} handled events"), || async {
-            let handled: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox")
-                .fetch_one(&self.db)
-                .await
-                .ok()?;
-            (handled >= count).then_some(())
-        })
-        .await
-        .expect("events handled");
-    }
+/// Waits until at least `count` messages were sent; returns them all.
+pub async fn wait_deliveries(h: &Harness, count: usize) -> Vec<Row> {
+    eventually(&format!("{count} deliveries"), || async {
+        let rows = deliveries(h).await;
+        (rows.len() >= count).then_some(rows)
+    })
+    .await
 }
 
 pub fn usd(amount: &str) -> Money {

@@ -1,7 +1,7 @@
 //! The payment suite's adapter to the shared harness (`bazaar_testkit`): which component it is about, its
 //! tables to look at, and order events to send it.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 use bazaar_contracts::order::{
     CancellationReason, Customer, OrderCancelled, OrderConfirmed, OrderId, PaymentRequested,
