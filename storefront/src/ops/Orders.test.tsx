@@ -26,8 +26,14 @@ function order(id: string, number: string, state: OrderState, history = 2, extra
   };
 }
 
-const payments = (ids: string[]) =>
-  ok({ items: ids.map((orderId, i) => ({ id: `p${i}`, orderId, orderNumber: '', amount: usd('1.00'), status: 'captured', createdAt: '2026-12-01T06:00:00Z' })) });
+/** `GET /api/orders?all=true&state=...` over `orders()`, as the order API pages them (newest first). */
+function staffList(orders: () => Order[]) {
+  return (url: URL) => {
+    expect(url.searchParams.get('all')).toBe('true');
+    const state = url.searchParams.get('state');
+    return ok({ items: orders().filter((o) => o.state === state) });
+  };
+}
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -39,10 +45,10 @@ describe('the ops order list', () => {
     let packed = false;
     const calls = fakeApi({
       ...signedInAs(['ops']),
-      'GET /api/payments': () => payments(['o1', 'o2']),
-      'GET /api/orders/o1': () => ok(packed ? order('o1', 'BZ-1', 'packed', 4) : order('o1', 'BZ-1', 'confirmed', 3)),
-      'GET /api/orders/o2': () =>
-        ok(order('o2', 'BZ-2', 'shipped', 5, { carrier: 'UPS', trackingNumber: '1Z9', shippingMethod: 'pickup', pickupStore: 'shop/downtown-sf' })),
+      'GET /api/orders': staffList(() => [
+        packed ? order('o1', 'BZ-1', 'packed', 4) : order('o1', 'BZ-1', 'confirmed', 3),
+        order('o2', 'BZ-2', 'shipped', 5, { carrier: 'UPS', trackingNumber: '1Z9', shippingMethod: 'pickup', pickupStore: 'shop/downtown-sf' }),
+      ]),
       'POST /api/orders/o1/pack': () => {
         packed = true;
         return ok(order('o1', 'BZ-1', 'packed', 4));
@@ -67,8 +73,7 @@ describe('the ops order list', () => {
   it('ships with the carrier and tracking number typed, and shows the API’s refusal in the row', async () => {
     const calls = fakeApi({
       ...signedInAs(['ops']),
-      'GET /api/payments': () => payments(['o1']),
-      'GET /api/orders/o1': () => ok(order('o1', 'BZ-1', 'packed', 4)),
+      'GET /api/orders': staffList(() => [order('o1', 'BZ-1', 'packed', 4)]),
       'POST /api/orders/o1/ship': () =>
         problem(409, { type: 'x/conflict', title: 'Conflict', detail: 'The order is cancelled and cannot ship.' }),
     });
@@ -88,9 +93,7 @@ describe('the ops order list', () => {
   it('cancels on the shopper’s behalf only after a confirmation, and never once shipped', async () => {
     const calls = fakeApi({
       ...signedInAs(['ops']),
-      'GET /api/payments': () => payments(['o1', 'o2']),
-      'GET /api/orders/o1': () => ok(order('o1', 'BZ-1', 'confirmed', 3)),
-      'GET /api/orders/o2': () => ok(order('o2', 'BZ-2', 'shipped', 5)),
+      'GET /api/orders': staffList(() => [order('o1', 'BZ-1', 'confirmed', 3), order('o2', 'BZ-2', 'shipped', 5)]),
       'POST /api/orders/o1/cancel': () => ok(order('o1', 'BZ-1', 'cancelled', 4, { cancelReason: 'requested_by_staff' })),
     });
     renderOps('/ops');
@@ -105,13 +108,39 @@ describe('the ops order list', () => {
   it('filters by state, and the URL says which', async () => {
     fakeApi({
       ...signedInAs(['ops']),
-      'GET /api/payments': () => payments(['o1']),
-      'GET /api/orders/o1': () => ok(order('o1', 'BZ-1', 'confirmed', 3)),
+      'GET /api/orders': staffList(() => [order('o1', 'BZ-1', 'confirmed', 3)]),
     });
     renderOps('/ops?state=packed');
     expect(await screen.findByRole('region', { name: /To ship \(0\)/ })).toBeInTheDocument();
     expect(screen.queryByRole('region', { name: /To pack/ })).not.toBeInTheDocument();
     await userEvent.selectOptions(screen.getByLabelText('Show'), '');
     await waitFor(() => expect(screen.getByRole('region', { name: /To pack \(1\)/ })).toBeInTheDocument());
+  });
+
+  it('shows the newest of each state, links to all of one state, and pages further there', async () => {
+    const confirmed = Array.from({ length: 60 }, (_, i) => order(`c${i}`, `BZ-${100 + i}`, 'confirmed', 3));
+    const calls = fakeApi({
+      ...signedInAs(['ops']),
+      'GET /api/orders': (url) => {
+        if (url.searchParams.get('state') !== 'confirmed') return ok({ items: [] });
+        const limit = Number(url.searchParams.get('limit'));
+        const from = url.searchParams.get('cursor') ? Number(url.searchParams.get('cursor')) : 0;
+        const items = confirmed.slice(from, from + limit);
+        return ok({ items, nextCursor: from + limit < confirmed.length ? String(from + limit) : null });
+      },
+    });
+    renderOps('/ops');
+    const toPack = await screen.findByRole('region', { name: /To pack \(20\+\)/ });
+    expect(calls.find((c) => c.url.searchParams.get('state') === 'confirmed')?.url.searchParams.get('limit')).toBe('20');
+    await userEvent.click(within(toPack).getByRole('link', { name: 'Every order to pack' }));
+
+    // One state: 50 at a time, live, and older pages on request.
+    const only = await screen.findByRole('region', { name: /To pack \(50\+\)/ });
+    expect(screen.queryByRole('region', { name: /To ship/ })).not.toBeInTheDocument();
+    await userEvent.click(within(only).getByRole('button', { name: 'Show older orders' }));
+    expect(await screen.findByRole('region', { name: /To pack \(60\)/ })).toBeInTheDocument();
+    expect(screen.getByTestId('ops-order-BZ-159')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Show older orders' })).not.toBeInTheDocument();
+    expect(screen.getByLabelText('Show')).toHaveValue('confirmed');
   });
 });

@@ -1,11 +1,11 @@
 // Ops: the live list of orders by state, and the warehouse steps (pack, ship with carrier and tracking
 // number, deliver) plus cancelling on the shopper's behalf, each allowed only in the states the API allows.
-import { useMemo, useState, type FormEvent } from 'react';
-import { useSearchParams } from 'react-router';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { Link, useSearchParams } from 'react-router';
 import type { Order, OrderState } from '../api/types';
 import { ErrorMessage, Loading, MoneyText, PageTitle } from '../components/ui';
 import { formatDate, STATE_LABELS } from '../format';
-import { orderAction, orderById, recentOrders } from './api';
+import { orderAction, orderById, ordersByState, ordersIn } from './api';
 import { LiveBar } from './LiveBar';
 import { useLive } from './useLive';
 
@@ -26,6 +26,10 @@ export const QUEUES: { state: OrderState; title: string }[] = [
 /** States in which the order API still accepts a cancellation (before shipment). */
 const CANCELLABLE: OrderState[] = ['placed', 'awaiting_payment', 'confirmed', 'packed'];
 
+/** Orders shown per state in the overview; a single state's page shows more and pages further. */
+const OVERVIEW_LIMIT = 20;
+const STATE_LIMIT = 50;
+
 /** The newer of two copies of an order: the one with the longer history. */
 function newer(a: Order, b: Order | undefined): Order {
   return b && b.history.length > a.history.length ? b : a;
@@ -33,30 +37,53 @@ function newer(a: Order, b: Order | undefined): Order {
 
 export default function OpsOrders() {
   const [params, setParams] = useSearchParams();
-  const only = params.get('state') as OrderState | null;
-  const orders = useLive((signal) => recentOrders(signal), REFRESH_MS, []);
+  const only = QUEUES.find((q) => q.state === params.get('state'))?.state ?? null;
+  const queues = only ? QUEUES.filter((q) => q.state === only) : QUEUES;
+  const limit = only ? STATE_LIMIT : OVERVIEW_LIMIT;
+  const pages = useLive((signal) => ordersByState(queues.map((q) => q.state), limit, signal), REFRESH_MS, [only]);
   // Answers of the actions taken here, shown until the list has caught up with them.
   const [changed, setChanged] = useState<Record<string, Order>>({});
+  // Older orders of the one state shown, loaded on request (not refreshed).
+  const [older, setOlder] = useState<{ items: Order[]; cursor: string | null } | null>(null);
+  const [olderError, setOlderError] = useState<unknown>();
   const [lookup, setLookup] = useState<string | null>(null);
+  useEffect(() => setOlder(null), [only]);
 
-  const list = useMemo(() => (orders.data ?? []).map((o) => newer(o, changed[o.id])), [orders.data, changed]);
+  const all = useMemo(() => {
+    const first = queues.flatMap((q) => pages.data?.[q.state]?.items ?? []);
+    const seen = new Set(first.map((o) => o.id));
+    const rest = (older?.items ?? []).filter((o) => !seen.has(o.id));
+    return [...first, ...rest].map((o) => newer(o, changed[o.id]));
+  }, [pages.data, older, changed]); // eslint-disable-line react-hooks/exhaustive-deps
+
   const onChange = (order: Order) => {
     setChanged((c) => ({ ...c, [order.id]: order }));
-    orders.refresh();
+    pages.refresh();
+  };
+
+  const showOlder = async (state: OrderState) => {
+    const cursor = older ? older.cursor : (pages.data?.[state]?.nextCursor ?? null);
+    if (!cursor) return;
+    setOlderError(undefined);
+    try {
+      const page = await ordersIn(state, STATE_LIMIT, cursor);
+      setOlder((o) => ({ items: [...(o?.items ?? []), ...page.items], cursor: page.nextCursor ?? null }));
+    } catch (e) {
+      setOlderError(e);
+    }
   };
 
   const open = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const wanted = String(new FormData(event.currentTarget).get('id') ?? '').trim();
-    const byNumber = list.find((o) => o.number.toLowerCase() === wanted.toLowerCase());
+    const byNumber = all.find((o) => o.number.toLowerCase() === wanted.toLowerCase());
     setLookup(byNumber ? byNumber.id : wanted || null);
   };
 
-  const queues = only ? QUEUES.filter((q) => q.state === only) : QUEUES;
   return (
     <>
       <PageTitle>Orders</PageTitle>
-      <LiveBar live={orders} everyMs={REFRESH_MS} what="orders" />
+      <LiveBar live={pages} everyMs={REFRESH_MS} what="orders" />
       <div className="ops-toolbar">
         <label>
           Show{' '}
@@ -80,19 +107,20 @@ export default function OpsOrders() {
         </form>
       </div>
       {lookup && <OrderLookup id={lookup} onChange={onChange} onClose={() => setLookup(null)} />}
-      <p className="muted">
-        Orders that reached payment, newest first (the 40 most recent). Orders cancelled before payment are
-        not listed; open them by id.
-      </p>
-      <ErrorMessage error={orders.error} title="The list could not be refreshed." />
-      {!orders.data && orders.loading && <Loading />}
-      {orders.data &&
+      <ErrorMessage error={pages.error} title="The list could not be refreshed." />
+      {!pages.data && pages.loading && <Loading />}
+      {pages.data &&
         queues.map((q) => {
-          const items = list.filter((o) => o.state === q.state);
+          const items = all.filter((o) => o.state === q.state);
+          const more = only ? (older ? older.cursor : pages.data?.[q.state]?.nextCursor) : pages.data?.[q.state]?.nextCursor;
           return (
             <section key={q.state} aria-labelledby={`queue-${q.state}`} className="queue">
               <h2 id={`queue-${q.state}`}>
-                {q.title} <span className="count">({items.length})</span>
+                {q.title}{' '}
+                <span className="count">
+                  ({items.length}
+                  {more ? '+' : ''})
+                </span>
               </h2>
               {items.length === 0 ? (
                 <p className="muted">None.</p>
@@ -103,6 +131,22 @@ export default function OpsOrders() {
                   ))}
                 </ul>
               )}
+              {more &&
+                (only ? (
+                  <>
+                    <ErrorMessage error={olderError} />
+                    <button type="button" onClick={() => void showOlder(q.state)}>
+                      Show older orders
+                    </button>
+                  </>
+                ) : (
+                  <p>
+                    The {items.length} newest are shown.{' '}
+                    <Link to={`?state=${q.state}`}>
+                      Every order {q.title.toLowerCase()}
+                    </Link>
+                  </p>
+                ))}
             </section>
           );
         })}

@@ -1,7 +1,7 @@
 // What the ops console reads from the public API, one function per question, so that each page says what it
 // shows and not how the API happens to offer it.
 import { api } from '../api/client';
-import type { Adjustment, Order, Payment, ProductDetail, ProductPage, SkuStock } from '../api/types';
+import type { Adjustment, Order, OrderPage, OrderState, ProductDetail, ProductPage, SkuStock } from '../api/types';
 import type { AuditPage, AuditRow, ModerationQueue, StaffReviewPage, StockLocation } from './types';
 
 const q = encodeURIComponent;
@@ -9,18 +9,21 @@ const q = encodeURIComponent;
 // ---------------------------------------------------------------------------------------------------------
 // Orders
 
-/**
- * Recent orders, found through the payments list (GET /api/payments, ops only): the order API has no staff
- * listing yet, and every order that got as far as payment has a payment. Orders cancelled before payment
- * are therefore missing.
- */
-export async function recentOrders(signal: AbortSignal): Promise<Order[]> {
-  const payments = await api<{ items: Payment[] }>('/api/payments?limit=100', { signal });
-  const ids = [...new Set(payments.items.map((p) => p.orderId))].slice(0, 40);
-  const orders = await Promise.all(ids.map((id) => api<Order>(`/api/orders/${q(id)}`, { signal }).catch(() => null)));
-  return orders
-    .filter((o): o is Order => o !== null)
-    .sort((a, b) => Date.parse(b.placedAt) - Date.parse(a.placedAt));
+/** Every shopper's orders in `state`, newest first (`GET /api/orders?all=true`, staff only). */
+export function ordersIn(state: OrderState, limit: number, cursor: string | null, signal?: AbortSignal) {
+  const params = new URLSearchParams({ all: 'true', state, limit: String(limit) });
+  if (cursor) params.set('cursor', cursor);
+  return api<OrderPage>(`/api/orders?${params}`, { signal });
+}
+
+/** The first page of each state's orders, asked at once. */
+export async function ordersByState(
+  states: OrderState[],
+  limit: number,
+  signal: AbortSignal,
+): Promise<Partial<Record<OrderState, OrderPage>>> {
+  const pages = await Promise.all(states.map((state) => ordersIn(state, limit, null, signal)));
+  return Object.fromEntries(states.map((state, i) => [state, pages[i]]));
 }
 
 export const orderById = (id: string, signal: AbortSignal) => api<Order>(`/api/orders/${q(id)}`, { signal });
