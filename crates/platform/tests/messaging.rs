@@ -2,7 +2,7 @@
 //! broker: an event committed with a state change has its effect exactly once downstream, whatever crashes
 //! in between; a rolled-back change announces nothing; a poison message is parked and the partition flows on.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bazaar_contracts::{DomainEvent, Topic};
 use bazaar_platform::config::KafkaConfig;
@@ -75,6 +75,11 @@ struct Rig {
 
 impl Rig {
     async fn new() -> Rig {
+        Rig::polling_every(20).await
+    }
+
+    /// A rig whose relay polls its outbox every `outbox_poll_ms` when nothing wakes it.
+    async fn polling_every(outbox_poll_ms: u64) -> Rig {
         let env = TestEnv::start().await.expect("test infrastructure");
         let schema = env.schema("shop");
         let pool = db::pool("shop", &env.database_url, &schema, 5).expect("pool");
@@ -95,7 +100,7 @@ impl Rig {
             partitions: 2,
             max_attempts: 3,
             retry_backoff_ms: 20,
-            outbox_poll_ms: 20,
+            outbox_poll_ms,
         };
         let kafka = Kafka::connect(&config, "messaging-test").expect("producer");
         kafka
@@ -434,6 +439,68 @@ async fn a_consumer_stopped_while_still_joining_its_group_does_not_block_the_nex
     .await
     .expect("the group recovered");
     second_run.cancel();
+    stop.cancel();
+    rig.env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_relay_publishes_a_committed_event_at_once_not_at_its_next_poll() {
+    // A poll interval far longer than the test's patience: only the commit's notification can wake it.
+    let rig = Rig::polling_every(60_000).await;
+    let stop = CancellationToken::new();
+    tokio::spawn(rig.relay().run(stop.clone()));
+    // Let the relay finish its first (empty) round and go to sleep.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    for parcel in ["woken-1", "woken-2"] {
+        rig.weigh(parcel, 700, true).await;
+        wait_for(
+            Duration::from_secs(10),
+            "the relay to publish on commit",
+            || async { (rig.unpublished().await == 0).then_some(()) },
+        )
+        .await
+        .expect("published long before the next poll");
+    }
+    stop.cancel();
+    rig.env.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_event_reaches_its_handler_a_fraction_of_a_second_after_its_commit() {
+    let rig = Rig::polling_every(60_000).await;
+    let stop = rig.run_pipeline();
+    rig.weigh("warm-up", 100, true).await;
+    wait_for(
+        PATIENCE,
+        "the consumer to join and handle a first event",
+        || async { (rig.effects_of("warm-up").await == 1).then_some(()) },
+    )
+    .await
+    .expect("first event");
+
+    // One hop of the saga: commit, relay, broker, consumer, handler's commit; one event at a time.
+    let mut hops = Vec::new();
+    for i in 0..7 {
+        let parcel = format!("timed-{i}");
+        let committed = Instant::now();
+        rig.weigh(&parcel, 100 + i, true).await;
+        wait_for(Duration::from_secs(10), "the effect", || async {
+            (rig.effects_of(&parcel).await == 1).then_some(())
+        })
+        .await
+        .expect("effect");
+        hops.push(committed.elapsed());
+    }
+    hops.sort();
+    let median = hops[hops.len() / 2];
+    // The broker holds each fetch at most `FETCH_WAIT_MS`, and the relay wakes on commit: tens of ms on an
+    // idle machine. With librdkafka's fetch wait (500 ms, which tansu sleeps half of after every read)
+    // or a polling relay, the median was 250 ms or more.
+    assert!(
+        median < Duration::from_millis(200),
+        "median commit-to-effect {median:?} (all: {hops:?})"
+    );
     stop.cancel();
     rig.env.cleanup().await;
 }

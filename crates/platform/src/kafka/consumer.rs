@@ -33,6 +33,9 @@ use crate::telemetry::{TRACEPARENT, continue_trace};
 /// room for a consumer group reset to an old offset.
 pub const INBOX_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(14);
 
+/// `fetch.wait.max.ms` of every consumer (see [`Consumer::new`]).
+pub const FETCH_WAIT_MS: &str = "10";
+
 /// An event as a handler sees it: the envelope plus where it came from.
 #[derive(Debug, Clone)]
 pub struct IncomingEvent {
@@ -192,6 +195,12 @@ impl<H: EventHandler> Consumer<H> {
             // librdkafka's default (5 minutes) leaves a group stuck that long when a member dies mid-join.
             .set("max.poll.interval.ms", "30000")
             .set("statistics.interval.ms", "5000")
+            // How long the broker may hold a fetch. Kafka answers as soon as `fetch.min.bytes` (1) are
+            // there, but tansu 0.6 sleeps after every read (half the wait, or all of it under 250 ms),
+            // data or not: with librdkafka's 500 ms each hop of the saga cost 250-500 ms. Held to
+            // FETCH_WAIT_MS a message waits about 1.5x that; the price is an empty fetch per consumer
+            // every FETCH_WAIT_MS while idle (a few per cent of a core for a whole `serve all`).
+            .set("fetch.wait.max.ms", FETCH_WAIT_MS)
             .create_with_context(reporter)?;
         let physical: Vec<String> = topics.iter().map(|t| kafka.topic(t.name())).collect();
         let names: Vec<&str> = physical.iter().map(String::as_str).collect();

@@ -55,7 +55,9 @@ impl Kafka {
             .set("enable.idempotence", "true")
             // Idempotence keeps per-partition order across retries with up to 5 requests in flight.
             .set("max.in.flight.requests.per.connection", "5")
-            .set("linger.ms", "5")
+            // The relay sends a whole batch before awaiting it, so batches form without lingering; a
+            // linger would only add to every saga hop.
+            .set("linger.ms", "1")
             .set("message.timeout.ms", "30000")
             .create()?;
         Ok(Self {

@@ -6,13 +6,22 @@
 //! outbox sequence is commit order. The relay reads rows in sequence order and marks only the prefix of a
 //! batch that was delivered; the idempotent producer keeps per-partition order. A crash after publishing and
 //! before marking publishes the rows again: consumers' inboxes make that harmless.
+//!
+//! Wake-up: `enqueue` also queues a `NOTIFY` on [`OUTBOX_CHANNEL`] (payload: the schema), which PostgreSQL
+//! delivers when the transaction commits, and only then. The relay LISTENs on a connection of its own and
+//! starts a round at once instead of waiting for its next poll; polling every `--outbox-poll-ms` stays as
+//! the fallback (a lost LISTEN connection, a row written by other means), so a missed notification delays
+//! an event by at most one poll interval and never loses it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bazaar_contracts::{DomainEvent, Envelope, EnvelopeError};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
+use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -27,6 +36,10 @@ pub enum OutboxError {
     #[error("outbox database error: {0}")]
     Sql(#[from] sqlx::Error),
 }
+
+/// The channel `enqueue` notifies at commit; the payload is the writer's schema, so a relay wakes only for
+/// its own outbox when several schemas share a database.
+pub const OUTBOX_CHANNEL: &str = "bazaar_outbox";
 
 /// Writes events into a component's outbox table. One per component; cheap to clone.
 #[derive(Debug, Clone)]
@@ -51,27 +64,34 @@ impl Outbox {
     ) -> Result<Uuid, OutboxError> {
         let envelope = Envelope::wrap(&self.source, event)?;
         let key = event.key();
-        // Same-key writers queue here until the earlier one commits, so their sequence numbers follow
-        // commit order and the relay can never see a later event of a key before an earlier one. The
-        // schema is part of the lock: advisory locks are database-wide, and writers of other schemas
-        // (another environment, a parallel test) must not queue behind, or deadlock with, these.
+        let event_id = Uuid::parse_str(envelope.id()).unwrap_or_else(|_| Uuid::now_v7());
+        // One round trip for three steps, in this order:
+        // 1. Same-key writers queue on the advisory lock until the earlier one commits, so their sequence
+        //    numbers (taken by the INSERT after the lock, `MATERIALIZED` keeps the lock from being folded
+        //    away) follow commit order and the relay can never see a later event of a key before an
+        //    earlier one. The schema is part of the lock: advisory locks are database-wide, and writers of
+        //    other schemas (another environment, a parallel test) must not queue behind, or deadlock with,
+        //    these.
+        // 2. The row.
+        // 3. A notification for the relay, delivered by PostgreSQL at commit (never on rollback).
         sqlx::query(
-            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || $1, 0))",
+            "WITH locked AS MATERIALIZED (
+                 SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || $1, 0))
+             ), inserted AS (
+                 INSERT INTO outbox (event_id, topic, message_key, event_type, payload, traceparent)
+                 SELECT $2, $3, $4, $5, $6, $7 FROM locked
+                 RETURNING seq
+             )
+             SELECT pg_notify($8, current_schema()) FROM inserted",
         )
         .bind(format!("{}/{key}", E::TOPIC))
-        .execute(&mut *tx)
-        .await?;
-        let event_id = Uuid::parse_str(envelope.id()).unwrap_or_else(|_| Uuid::now_v7());
-        sqlx::query(
-            "INSERT INTO outbox (event_id, topic, message_key, event_type, payload, traceparent)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
         .bind(event_id)
         .bind(E::TOPIC.name())
         .bind(&key)
         .bind(E::TYPE)
         .bind(envelope.to_json_value())
         .bind(current_traceparent())
+        .bind(OUTBOX_CHANNEL)
         .execute(&mut *tx)
         .await?;
         Ok(event_id)
@@ -120,14 +140,23 @@ impl Relay {
         }
     }
 
-    /// Publishes until `shutdown` is cancelled. Database or broker outages are logged and retried; the
-    /// loop itself never gives up.
+    /// Publishes until `shutdown` is cancelled: a round at once after any commit that wrote to this outbox
+    /// (see the module docs), otherwise every `--outbox-poll-ms`. Database or broker outages are logged and
+    /// retried; the loop itself never gives up.
     pub async fn run(self, shutdown: CancellationToken) {
         let idle = self.kafka.config().outbox_poll();
+        let wake = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen_for_commits(
+            self.component.clone(),
+            crate::db::companion_pool(&self.pool, 1),
+            wake.clone(),
+            shutdown.clone(),
+        ));
         let mut failures: u32 = 0;
         let mut next_cleanup = tokio::time::Instant::now();
+        let mut next_backlog = tokio::time::Instant::now();
         while !shutdown.is_cancelled() {
-            let pause = match self.relay_once().await {
+            let pause = match self.relay_once_quiet().await {
                 Ok(published) => {
                     failures = 0;
                     // A full batch means more is waiting: go on at once.
@@ -143,31 +172,52 @@ impl Relay {
                     backoff(idle, failures)
                 }
             };
-            if tokio::time::Instant::now() >= next_cleanup {
+            // The backlog gauge costs a count: at most once a second, not once per round.
+            let now = tokio::time::Instant::now();
+            if now >= next_backlog {
+                self.update_backlog().await;
+                next_backlog = now + BACKLOG_EVERY;
+            }
+            if now >= next_cleanup {
                 self.delete_old_published().await;
                 next_cleanup = tokio::time::Instant::now() + Duration::from_secs(3600);
             }
             if !pause.is_zero() {
+                // After a failure, wait out the back-off even if commits keep announcing rows.
+                let woken = async {
+                    if failures == 0 {
+                        wake.notified().await
+                    } else {
+                        std::future::pending().await
+                    }
+                };
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep(pause) => {}
+                    _ = woken => {}
                 }
             }
         }
+        listener.abort();
     }
 
-    /// One round: read a batch, publish it, mark what was delivered. Returns how many were published.
+    /// One round: read a batch, publish it, mark what was delivered, update the backlog gauge. Returns how
+    /// many were published.
     pub async fn relay_once(&self) -> Result<usize, OutboxError> {
+        let published = self.relay_once_quiet().await?;
+        self.update_backlog().await;
+        Ok(published)
+    }
+
+    /// [`Relay::relay_once`] without the gauge.
+    async fn relay_once_quiet(&self) -> Result<usize, OutboxError> {
         let batch = self.next_batch().await?;
         if batch.events.is_empty() {
             batch.tx.commit().await?;
-            self.update_backlog().await;
             return Ok(0);
         }
         let delivered = self.publish(&batch.events).await;
-        let published = batch.complete(delivered).await?;
-        self.update_backlog().await;
-        Ok(published)
+        batch.complete(delivered).await
     }
 
     /// Reads and locks the oldest unpublished rows.
@@ -293,6 +343,59 @@ impl Batch {
         }
         self.tx.commit().await?;
         Ok(delivered)
+    }
+}
+
+/// How often a running relay refreshes `bazaar_outbox_backlog`.
+const BACKLOG_EVERY: Duration = Duration::from_secs(1);
+
+/// LISTENs on [`OUTBOX_CHANNEL`] with a connection of `pool` (a companion pool: the connection is held for
+/// good) and wakes the relay for each notification from its own schema. Reconnects after outages and wakes
+/// the relay after every (re)connection, since notifications sent while it was away are lost.
+async fn listen_for_commits(
+    component: String,
+    pool: PgPool,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let mut failures: u32 = 0;
+    while !shutdown.is_cancelled() {
+        let listening = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(OUTBOX_CHANNEL).await?;
+            let schema: String = sqlx::query_scalar("SELECT current_schema()")
+                .fetch_one(&mut listener)
+                .await?;
+            Ok::<_, sqlx::Error>((listener, schema))
+        };
+        let (mut listener, schema) = match listening.await {
+            Ok(listening) => listening,
+            Err(error) => {
+                failures = failures.saturating_add(1);
+                tracing::debug!(%component, %error, "outbox listener cannot connect; polling meanwhile");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(backoff(Duration::from_millis(500), failures)) => continue,
+                }
+            }
+        };
+        failures = 0;
+        wake.notify_one();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                notification = listener.try_recv() => match notification {
+                    Ok(Some(n)) if n.payload() == schema => wake.notify_one(),
+                    Ok(Some(_)) => {}
+                    // The connection was lost and made again: what was sent meanwhile is lost.
+                    Ok(None) => wake.notify_one(),
+                    Err(error) => {
+                        tracing::debug!(%component, %error, "outbox listener lost; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
 
