@@ -147,3 +147,17 @@ test.describe('currency', () => {
     await expect(page.getByRole('button', { name: 'Remove Trail Runner' })).toBeVisible();
   });
 });
+
+test('attribute filters narrow the catalog and live in the URL', async ({ page }) => {
+  await page.goto(shop('/products'));
+  const grid = page.getByTestId('product-grid');
+  await expect(grid.getByRole('link', { name: /Storm Shell Jacket/ })).toBeVisible();
+  await page.getByRole('group', { name: 'Color' }).getByRole('checkbox', { name: /^blue/ }).check();
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/attributes=color%3Ablue/);
+  await expect(grid.getByRole('link', { name: /Trail Runner/ })).toBeVisible();
+  await expect(grid.getByRole('link', { name: /Storm Shell Jacket/ })).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByRole('group', { name: 'Color' }).getByRole('checkbox', { name: /^blue/ })).toBeChecked();
+  await expectAccessible(page, 'catalog with attribute filters');
+});

@@ -1,8 +1,8 @@
-import { screen } from '@testing-library/react';
+import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fakeApi, ok, renderAt, usd } from '../test-utils';
-import Catalog, { catalogQuery } from './Catalog';
+import Catalog, { catalogQuery, formatAttributes, parseAttributes } from './Catalog';
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -20,6 +20,7 @@ describe('the catalog', () => {
           nextCursor: url.searchParams.get('cursor') ? null : 'page2',
         }),
       'GET /api/catalog/categories': () => ok([]),
+      'GET /api/catalog/facets': () => ok({ total: 1, attributes: [] }),
     });
     renderAt('/products?q=trail', '/products', <Catalog />);
     expect(await screen.findByRole('heading', { name: 'Results for “trail”' })).toBeInTheDocument();
@@ -28,5 +29,44 @@ describe('the catalog', () => {
     expect(screen.getByRole('link', { name: 'Next page' })).toHaveAttribute('href', '/products?q=trail&cursor=page2');
     await userEvent.click(screen.getByRole('link', { name: 'Next page' }));
     expect(await screen.findByRole('link', { name: 'First page' })).toHaveAttribute('href', '/products?q=trail');
+  });
+
+  it('reads and writes the catalog’s attribute filter', () => {
+    expect(parseAttributes('color:black|blue;size:42')).toEqual({ color: ['black', 'blue'], size: ['42'] });
+    expect(parseAttributes(null)).toEqual({});
+    expect(formatAttributes(['color:black', 'size:42', 'color:blue'])).toBe('color:black|blue;size:42');
+  });
+
+  it('offers attribute values with their counts; the picked ones go into the URL and the query', async () => {
+    const calls = fakeApi({
+      'GET /api/catalog/products': () => ok({ items: [] }),
+      'GET /api/catalog/categories': () => ok([{ slug: 'footwear', path: 'footwear', name: 'Footwear', productCount: 3, children: [] }]),
+      'GET /api/catalog/facets': () =>
+        ok({
+          total: 3,
+          attributes: [
+            { name: 'color', values: [{ value: 'black', count: 2 }, { value: 'blue', count: 1 }, { value: 'red', count: 0 }] },
+            { name: 'size', values: [{ value: '42', count: 2 }] },
+          ],
+        }),
+    });
+    renderAt('/products?category=footwear', '/products', <Catalog />);
+    await screen.findByRole('option', { name: 'Footwear (3)' });
+    const color = await screen.findByRole('group', { name: 'Color' });
+    expect(color).toHaveTextContent('black (2)');
+    expect(screen.getByRole('checkbox', { name: /^red/ })).toBeDisabled();
+    await userEvent.click(screen.getByRole('checkbox', { name: /^black/ }));
+    await userEvent.click(screen.getByRole('checkbox', { name: /^blue/ }));
+    await userEvent.click(screen.getByRole('checkbox', { name: /^42/ }));
+    await userEvent.click(screen.getByRole('button', { name: 'Apply' }));
+
+    await waitFor(() => {
+      const listing = calls.filter((c) => c.url.pathname === '/api/catalog/products').at(-1)!;
+      expect(listing.url.searchParams.get('attributes')).toBe('color:black|blue;size:42');
+      expect(listing.url.searchParams.get('category')).toBe('footwear');
+    });
+    const facets = calls.filter((c) => c.url.pathname === '/api/catalog/facets').at(-1)!;
+    expect(facets.url.searchParams.get('attributes')).toBe('color:black|blue;size:42');
+    expect(await screen.findByRole('checkbox', { name: /^black/ })).toBeChecked();
   });
 });

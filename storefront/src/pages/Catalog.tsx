@@ -1,7 +1,7 @@
 import { type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api } from '../api/client';
-import type { CategoryNode, ProductPage } from '../api/types';
+import type { CategoryNode, Facets, ProductPage } from '../api/types';
 import { ProductCard } from '../components/ProductCard';
 import { ErrorMessage, Loading, PageTitle } from '../components/ui';
 import { useApi } from '../components/useApi';
@@ -14,7 +14,7 @@ const SORTS: [string, string][] = [
   ['price_asc', 'Price: low to high'],
   ['price_desc', 'Price: high to low'],
 ];
-const FILTERS = ['q', 'category', 'sort', 'minPrice', 'maxPrice', 'featured'] as const;
+const FILTERS = ['q', 'category', 'sort', 'minPrice', 'maxPrice', 'featured', 'attributes'] as const;
 export const PAGE_SIZE = 12;
 
 function flatten(nodes: CategoryNode[], depth = 0): { path: string; label: string }[] {
@@ -22,6 +22,41 @@ function flatten(nodes: CategoryNode[], depth = 0): { path: string; label: strin
     { path: n.path, label: `${'— '.repeat(depth)}${n.name} (${n.productCount})` },
     ...flatten(n.children, depth + 1),
   ]);
+}
+
+/** `color:black|blue;size:42` as `{ color: ['black', 'blue'], size: ['42'] }` (the catalog's `attributes`). */
+export function parseAttributes(text: string | null): Record<string, string[]> {
+  const picked: Record<string, string[]> = {};
+  for (const group of (text ?? '').split(';')) {
+    const at = group.indexOf(':');
+    if (at <= 0) continue;
+    const values = group.slice(at + 1).split('|').filter(Boolean);
+    if (values.length > 0) picked[group.slice(0, at)] = values;
+  }
+  return picked;
+}
+
+/** The inverse of parseAttributes, from `name:value` pairs (checked boxes), names and values in order. */
+export function formatAttributes(pairs: string[]): string {
+  const picked = new Map<string, string[]>();
+  for (const pair of pairs) {
+    const at = pair.indexOf(':');
+    if (at <= 0) continue;
+    const name = pair.slice(0, at);
+    picked.set(name, [...(picked.get(name) ?? []), pair.slice(at + 1)]);
+  }
+  return [...picked].map(([name, values]) => `${name}:${values.join('|')}`).join(';');
+}
+
+/** The facets' query: the listing's filters without sort and paging. */
+export function facetQuery(params: URLSearchParams, currency: string): string {
+  const query = new URLSearchParams();
+  for (const key of FILTERS) {
+    const value = params.get(key);
+    if (value && key !== 'sort') query.set(key, value);
+  }
+  query.set('currency', currency);
+  return query.toString();
 }
 
 /** The catalog's query: what the URL says, plus the chosen currency (prices and price filters need it). */
@@ -42,11 +77,16 @@ export default function Catalog() {
   const query = catalogQuery(params, currency);
   const page = useApi((signal) => api<ProductPage>(`/api/catalog/products?${query}`, { signal }), [query]);
   const categories = useApi((signal) => api<CategoryNode[]>('/api/catalog/categories', { signal }), []);
+  const facetsQuery = facetQuery(params, currency);
+  const facets = useApi((signal) => api<Facets>(`/api/catalog/facets?${facetsQuery}`, { signal }), [facetsQuery]);
+  const picked = parseAttributes(params.get('attributes'));
 
   const apply = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const next = new URLSearchParams();
+    const attributes = formatAttributes(form.getAll('attr').map(String));
+    if (attributes) form.set('attributes', attributes);
     for (const key of FILTERS) {
       const value = String(form.get(key) ?? '').trim();
       if (value && !(key === 'sort' && value === 'relevance')) next.set(key, value);
@@ -71,7 +111,8 @@ export default function Catalog() {
           </label>
           <label>
             Category
-            <select name="category" defaultValue={params.get('category') ?? ''}>
+            {/* Mounted again once the categories arrive: a default value only selects an option that exists. */}
+            <select name="category" defaultValue={params.get('category') ?? ''} key={categories.data ? 'loaded' : 'loading'}>
               <option value="">All categories</option>
               {flatten(categories.data ?? []).map((c) => (
                 <option key={c.path} value={c.path}>
@@ -101,6 +142,21 @@ export default function Catalog() {
               <input name="maxPrice" inputMode="decimal" defaultValue={params.get('maxPrice') ?? ''} size={6} />
             </label>
           </fieldset>
+          <ErrorMessage error={facets.error} title="Filters could not be loaded:" />
+          {(facets.data?.attributes ?? []).map((facet) => (
+            <fieldset key={facet.name} className="facet">
+              <legend>{facet.name.charAt(0).toUpperCase() + facet.name.slice(1)}</legend>
+              {facet.values.map((v) => {
+                const checked = picked[facet.name]?.includes(v.value) ?? false;
+                return (
+                  <label key={v.value} className="checkbox">
+                    <input type="checkbox" name="attr" value={`${facet.name}:${v.value}`} defaultChecked={checked} disabled={v.count === 0 && !checked} />
+                    {v.value} <span className="muted">({v.count})</span>
+                  </label>
+                );
+              })}
+            </fieldset>
+          ))}
           <label className="checkbox">
             <input type="checkbox" name="featured" value="true" defaultChecked={params.get('featured') === 'true'} />
             Featured only
