@@ -48,6 +48,9 @@ use tokio::process::{Child, Command};
 const BAZAAR: &str = env!("CARGO_BIN_EXE_bazaar");
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const PATIENCE: Duration = Duration::from_secs(60);
+/// How long `bazaar dev` may take to print its guide: it starts a kube-apiserver with etcd, applies the
+/// CRDs and the example shop, and seeds stock.
+const STARTUP: Duration = Duration::from_secs(120);
 const ADMIN_PASSWORD: &str = "observability-admin-password";
 
 /// Example resources `bazaar dev` applies from crds/examples (products, stores, fulfillments, promotions).
@@ -176,7 +179,7 @@ async fn start_bazaar(env: &TestEnv, port: u16, otlp: &str) -> (Child, Guide) {
         }
     });
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let printed = tokio::time::timeout(PATIENCE, async {
+    let printed = tokio::time::timeout(STARTUP, async {
         let mut printed = String::new();
         while let Ok(Some(line)) = stdout.next_line().await {
             printed.push_str(&line);
