@@ -32,8 +32,14 @@ describe('review moderation', () => {
     let hidden = false;
     const calls = fakeApi({
       ...signedInAs(['ops']),
+      // A reported review stays in the reported queue whatever its status.
       'GET /api/reviews/moderation': (url) =>
-        ok({ items: url.searchParams.get('queue') === 'reported' && !hidden ? [review('r1', 'published')] : [] }),
+        ok({
+          items:
+            url.searchParams.get('queue') === 'reported'
+              ? [hidden ? review('r1', 'hidden', { hiddenReason: 'spam' }) : review('r1', 'published')]
+              : [],
+        }),
       'POST /api/reviews/r1/hide': () => {
         hidden = true;
         return ok(review('r1', 'hidden', { hiddenReason: 'spam' }));
@@ -53,7 +59,9 @@ describe('review moderation', () => {
     await userEvent.click(within(form).getByRole('button', { name: 'Hide review' }));
 
     expect(await screen.findByRole('status')).toHaveTextContent('Hidden: “Review r1”.');
-    expect(await screen.findByText('No review has been reported.')).toBeInTheDocument();
+    expect(await screen.findByText('Hidden because: spam')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Unhide “Review r1”' })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /^Hide/ })).not.toBeInTheDocument();
     const hide = calls.find((c) => c.method === 'POST')!;
     expect(JSON.parse(String(hide.init.body))).toEqual({ reason: 'spam' });
   });
