@@ -78,7 +78,7 @@ async fn staff_list_every_shoppers_orders_by_state_newest_first_a_page_at_a_time
         .get("/api/orders?all=true&limit=2", Some(&ops), &[])
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert_eq!(numbers(&page.body), [third.clone(), second.clone()]);
+    assert_eq!(numbers(&page.body), [third.as_str(), second.as_str()]);
     let packing = &page.body["items"][1];
     assert_eq!(packing["lines"][0]["sku"], "RR-42", "lines to pack");
     assert_eq!(packing["shippingAddress"]["line1"], "1 Market St");
@@ -93,13 +93,13 @@ async fn staff_list_every_shoppers_orders_by_state_newest_first_a_page_at_a_time
             &[],
         )
         .await;
-    assert_eq!(numbers(&rest.body), [first.clone()]);
+    assert_eq!(numbers(&rest.body), [first.as_str()]);
     assert!(rest.body.get("nextCursor").is_none(), "{}", rest.body);
 
     let by_state = shop
         .get("/api/orders?all=true&state=cancelled", Some(&ops), &[])
         .await;
-    assert_eq!(numbers(&by_state.body), [first.clone()]);
+    assert_eq!(numbers(&by_state.body), [first.as_str()]);
     assert_eq!(
         by_state.body["items"][0]["cancelReason"],
         "requested_by_customer"
@@ -113,7 +113,7 @@ async fn staff_list_every_shoppers_orders_by_state_newest_first_a_page_at_a_time
         .await;
     assert_eq!(
         numbers(&either.body),
-        [third.clone(), second.clone(), first.clone()]
+        [third.as_str(), second.as_str(), first.as_str()]
     );
     let admin = shop.token("ada-admin", &[Role::Admin]);
     let all = shop.get("/api/orders?all=true", Some(&admin), &[]).await;
@@ -121,13 +121,13 @@ async fn staff_list_every_shoppers_orders_by_state_newest_first_a_page_at_a_time
 
     // Without `all`, staff see their own orders like anyone; shoppers only ever see theirs.
     let own = shop.get("/api/orders", Some(&ops), &[]).await;
-    assert_eq!(numbers(&own.body), Vec::<String>::new());
+    assert!(numbers(&own.body).is_empty());
     let mine = shop.get("/api/orders", Some(&sam), &[]).await;
-    assert_eq!(numbers(&mine.body), [second.clone(), first.clone()]);
+    assert_eq!(numbers(&mine.body), [second.as_str(), first.as_str()]);
     let mine_cancelled = shop
         .get("/api/orders?state=cancelled", Some(&sam), &[])
         .await;
-    assert_eq!(numbers(&mine_cancelled.body), [first.clone()]);
+    assert_eq!(numbers(&mine_cancelled.body), [first.as_str()]);
     let forbidden = shop.get("/api/orders?all=true", Some(&sam), &[]).await;
     assert_eq!(
         forbidden.status,
