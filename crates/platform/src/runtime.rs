@@ -186,15 +186,16 @@ pub async fn serve(
     kafka.ensure_topics(&topics).await?;
     let local_url = local_url(&listener);
     let mut auth = config.auth.clone();
-    if auth.jwks_url.is_none() && auth.jwks_file.is_none() && names.contains(&"identity") {
-        // Identity runs here: verify with its keys without being told where they are.
-        auth.jwks_url = reqwest::Url::parse(&format!("{local_url}/.well-known/jwks.json")).ok();
-    }
-    let verifier = Arc::new(
-        Verifier::from_config(&auth)
-            .await
-            .map_err(|e| RuntimeError::Auth(e.to_string()))?,
-    );
+    let verifier =
+        if auth.jwks_url.is_none() && auth.jwks_file.is_none() && names.contains(&"identity") {
+            // Identity runs here: verify with its keys without being told where they are. They are
+            // fetched on the first token: asked now, this process would wait for its own answer.
+            auth.jwks_url = reqwest::Url::parse(&format!("{local_url}/.well-known/jwks.json")).ok();
+            Verifier::fetching_on_first_token(&auth)
+        } else {
+            Verifier::from_config(&auth).await
+        };
+    let verifier = Arc::new(verifier.map_err(|e| RuntimeError::Auth(e.to_string()))?);
 
     let mut tasks = Vec::new();
     if auth.jwks_url.is_some() {

@@ -462,6 +462,25 @@ async fn a_new_kid_makes_the_verifier_refetch_the_jwks_but_at_most_once_per_30_s
 }
 
 #[tokio::test]
+async fn a_process_serving_the_jwks_itself_fetches_it_on_the_first_token_not_at_startup() {
+    let issuer = TestIssuer::new();
+    let identity = JwksServer::start(issuer.jwks()).await;
+
+    let verifier = Verifier::fetching_on_first_token(&identity.config).expect("verifier");
+    assert_eq!(
+        identity.hits(),
+        0,
+        "nothing is asked before the first token"
+    );
+
+    verifier
+        .verify(&issuer.issue("user-1", &[], FIVE_MINUTES))
+        .await
+        .expect("the key is fetched on first sight");
+    assert_eq!(identity.hits(), 1);
+}
+
+#[tokio::test]
 async fn a_burst_of_tokens_with_a_new_kid_costs_identity_one_request() {
     let old = TestIssuer::new();
     let new = TestIssuer::new();

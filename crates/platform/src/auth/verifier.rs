@@ -96,6 +96,21 @@ impl Verifier {
         }
     }
 
+    /// Like [`Verifier::from_config`] with a JWKS URL, but nothing is fetched until the first token
+    /// names a key: for a process that serves that JWKS itself (identity in `serve all`), which cannot
+    /// answer its own request before it listens, so a fetch at startup would only wait out the timeout.
+    pub fn fetching_on_first_token(config: &AuthConfig) -> Result<Self, AuthError> {
+        match (&config.jwks_url, &config.jwks_file) {
+            (Some(url), None) => {
+                let remote = RemoteJwks::new(url.clone())?;
+                Ok(Self::build(config, HashMap::new(), Some(remote), true))
+            }
+            _ => Err(AuthError::KeySource(
+                "fetching keys on the first token needs a JWKS URL and no JWKS file".to_owned(),
+            )),
+        }
+    }
+
     fn build(
         config: &AuthConfig,
         keys: HashMap<String, DecodingKey>,
