@@ -138,3 +138,35 @@ impl Harness {
         (self.running, self.env)
     }
 }
+
+/// Declares a suite's own harness type: a newtype over [`Harness`] that dereferences to it, so a suite adds
+/// only the helpers its component needs (and keeps the names its tests already use) without repeating the
+/// shared ones. It has `stop`, like [`Harness::stop`].
+///
+/// ```ignore
+/// bazaar_testkit::suite_harness! {
+///     /// The review component and the events it learns from.
+///     pub struct Shop;
+/// }
+/// ```
+#[macro_export]
+macro_rules! suite_harness {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident;) => {
+        $(#[$meta])*
+        $vis struct $name(pub $crate::Harness);
+
+        impl ::std::ops::Deref for $name {
+            type Target = $crate::Harness;
+            fn deref(&self) -> &$crate::Harness {
+                &self.0
+            }
+        }
+
+        impl $name {
+            /// Stops the components (they must drain cleanly) and drops this test's schemas.
+            pub async fn stop(self) {
+                self.0.stop().await
+            }
+        }
+    };
+}

@@ -8,7 +8,7 @@ use bazaar_contracts::order::OrderId;
 use bazaar_platform::auth::Role;
 use bazaar_review::{Moderation, ReviewConfig};
 use bazaar_testkit::wait_for;
-use common::{Harness, PATIENCE, delivered, placed, review};
+use common::{Harness, PATIENCE, Review, Subject, delivered, placed, review};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ fn titles(page: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_shopper_reviews_a_product_once_edits_it_and_the_summary_follows() {
-    let shop = Harness::start(ReviewConfig::default()).await;
+    let shop = Harness::start(Review::config()).await;
     shop.product(
         "camp-mug",
         ProductLifecycle::Active,
@@ -137,7 +137,7 @@ async fn a_shopper_reviews_a_product_once_edits_it_and_the_summary_follows() {
 
 #[tokio::test]
 async fn a_review_is_a_verified_purchase_once_an_order_containing_the_product_is_delivered() {
-    let shop = Harness::start(ReviewConfig::default()).await;
+    let shop = Harness::start(Review::config()).await;
     shop.product(
         "camp-mug",
         ProductLifecycle::Active,
@@ -193,7 +193,7 @@ async fn held_reviews_wait_for_staff_who_publish_or_hide_them_with_a_reason_and_
  {
     let shop = Harness::start(ReviewConfig {
         moderation: Moderation::Hold,
-        ..ReviewConfig::default()
+        ..Review::config()
     })
     .await;
     shop.product("camp-mug", ProductLifecycle::Active, &[("MUG-1", "12.00")])
@@ -344,7 +344,7 @@ async fn held_reviews_wait_for_staff_who_publish_or_hide_them_with_a_reason_and_
 
 #[tokio::test]
 async fn shoppers_vote_reviews_helpful_and_report_them_and_pages_follow_a_cursor() {
-    let shop = Harness::start(ReviewConfig::default()).await;
+    let shop = Harness::start(Review::config()).await;
     shop.product("camp-mug", ProductLifecycle::Active, &[("MUG-1", "12.00")])
         .await;
     let mut ids = Vec::new();
@@ -465,7 +465,7 @@ async fn shoppers_vote_reviews_helpful_and_report_them_and_pages_follow_a_cursor
 async fn text_is_limited_and_kept_as_plain_text_and_writes_are_rate_limited() {
     let shop = Harness::start(ReviewConfig {
         rate_limit: 3,
-        ..ReviewConfig::default()
+        ..Review::config()
     })
     .await;
     shop.product("camp-mug", ProductLifecycle::Active, &[("MUG-1", "12.00")])
@@ -545,7 +545,7 @@ async fn text_is_limited_and_kept_as_plain_text_and_writes_are_rate_limited() {
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
-    let shop = Harness::start(ReviewConfig::default()).await;
+    let shop = Harness::start(Review::config()).await;
     let doc = shop.get("/api/review/openapi.json", None).await;
     assert_eq!(doc.status, StatusCode::OK);
     let paths = doc.body["paths"].as_object().expect("paths");

@@ -12,7 +12,7 @@ use bazaar_contracts::{DomainEvent, Envelope, Topic};
 use bazaar_platform::auth::Role;
 use bazaar_review::{Moderation, ReviewConfig};
 use bazaar_testkit::outbox;
-use common::{Harness, review};
+use common::{Harness, Review, Subject, review};
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use reqwest::{Method, StatusCode};
@@ -47,7 +47,7 @@ async fn write(shop: &Harness, token: &str, body: Value) -> Value {
 
 #[tokio::test]
 async fn every_change_of_a_products_published_reviews_announces_its_new_summary() {
-    let shop = Harness::start(ReviewConfig::default()).await;
+    let shop = Harness::start(Review::config()).await;
     shop.product("camp-mug", ProductLifecycle::Active, &[("MUG-1", "12.00")])
         .await;
     let ada = shop.shopper("ada");
@@ -156,7 +156,7 @@ async fn every_change_of_a_products_published_reviews_announces_its_new_summary(
 async fn a_held_review_changes_no_summary_until_staff_publish_it() {
     let shop = Harness::start(ReviewConfig {
         moderation: Moderation::Hold,
-        ..ReviewConfig::default()
+        ..Review::config()
     })
     .await;
     shop.product("camp-mug", ProductLifecycle::Active, &[("MUG-1", "12.00")])

@@ -4,9 +4,8 @@
 mod common;
 
 use bazaar_contracts::catalog::ProductLifecycle;
-use bazaar_review::ReviewConfig;
 use bazaar_testkit::wait_for;
-use common::{Harness, PATIENCE, deleted, product};
+use common::{Harness, PATIENCE, Review, Subject, deleted, product};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -22,7 +21,7 @@ fn item<'a>(wishlist: &'a Value, sku: &str) -> &'a Value {
 #[tokio::test]
 async fn a_wishlist_shows_price_drops_and_archived_or_removed_products_and_can_be_shared_read_only()
 {
-    let shop = Harness::start(ReviewConfig::default()).await;
+    let shop = Harness::start(Review::config()).await;
     shop.product(
         "camp-mug",
         ProductLifecycle::Active,
@@ -160,7 +159,7 @@ async fn an_item_moves_between_the_real_cart_and_the_wishlist() {
             &bazaar_order::COMPONENT,
             &bazaar_review::COMPONENT,
         ],
-        ReviewConfig::default(),
+        Review::config(),
     )
     .await;
     let catalog = shop

@@ -1,9 +1,7 @@
-//! The review component served in-process over real HTTP, PostgreSQL and Kafka; catalog and order events
-//! published as their producers would.
+//! The review suite's adapter to the shared harness (`bazaar_testkit`): the review component (alone or with
+//! others) and the catalog and order events it learns products and purchases from.
 
-#![allow(dead_code)]
-
-use std::time::Duration;
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 use bazaar_contracts::catalog::{
     Change, ProductDeleted, ProductLifecycle, ProductUpserted, VariantSummary,
@@ -11,40 +9,32 @@ use bazaar_contracts::catalog::{
 use bazaar_contracts::order::{
     Customer, OrderDelivered, OrderId, OrderLine, OrderPlaced, ShippingAddress,
 };
-use bazaar_contracts::{Currency, DomainEvent, Envelope, Money};
-use bazaar_platform::auth::{Role, TestIssuer};
+use bazaar_contracts::{Currency, Money};
 use bazaar_platform::component::ComponentSpec;
-use bazaar_platform::kafka::Kafka;
-use bazaar_platform::runtime::{ServeConfig, Spawned, spawn};
 use bazaar_review::ReviewConfig;
-use bazaar_testkit::{TestEnv, wait_for};
-use rdkafka::producer::FutureRecord;
-use reqwest::{Method, StatusCode};
+pub use bazaar_testkit::{Answer, PATIENCE, Subject, eventually};
+use reqwest::Method;
 use serde_json::Value;
-use sqlx::PgPool;
 
-pub const PATIENCE: Duration = Duration::from_secs(60);
+/// The review component, as the harness's subject.
+pub struct Review;
 
-pub struct Harness {
-    pub env: TestEnv,
-    pub running: Spawned,
-    pub issuer: TestIssuer,
-    pub kafka: Kafka,
-    pub db: PgPool,
-    pub http: reqwest::Client,
+impl Subject for Review {
+    type Config = ReviewConfig;
+    fn spec() -> &'static ComponentSpec {
+        &bazaar_review::COMPONENT
+    }
 }
 
-/// One HTTP answer: status, headers and JSON body (Null when there is none).
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
+bazaar_testkit::suite_harness! {
+    /// The review component running, with the calls its tests make.
+    pub struct Harness;
 }
 
 impl Harness {
     /// The review component alone.
     pub async fn start(config: ReviewConfig) -> Harness {
-        Self::start_with(&[&bazaar_review::COMPONENT], config).await
+        Harness(Review::start(config).await)
     }
 
     /// `components` (the review component among them) in one process.
@@ -52,42 +42,7 @@ impl Harness {
         components: &[&'static ComponentSpec],
         config: ReviewConfig,
     ) -> Harness {
-        let env = TestEnv::start().await.expect("test infrastructure");
-        let issuer = TestIssuer::new();
-        let auth = issuer
-            .trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
-        let serve = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth)
-            .with_settings(config);
-        let kafka = Kafka::connect(&serve.kafka, "review-test").expect("producer");
-        let running = spawn(components, serve).await.expect("components started");
-        let db = env
-            .pool(&env.schema("review"))
-            .await
-            .expect("review schema pool");
-        Harness {
-            env,
-            running,
-            issuer,
-            kafka,
-            db,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    pub async fn stop(self) {
-        self.running.stop().await.expect("clean stop");
-        self.env.cleanup().await;
-    }
-
-    /// A token for user `id` with `roles`.
-    pub fn token(&self, id: &str, roles: &[Role]) -> String {
-        let mut claims = self.issuer.claims(id, roles);
-        claims.email = Some(format!("{id}@example.test"));
-        self.issuer.issue_with(&claims)
-    }
-
-    pub fn shopper(&self, id: &str) -> String {
-        self.token(id, &[Role::Customer])
+        Harness(bazaar_testkit::Harness::serve::<Review>(components, config, |serve| serve).await)
     }
 
     pub async fn call(
@@ -97,7 +52,7 @@ impl Harness {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
-        self.call_with(method, path, token, &[], body).await
+        self.0.call(method, path, token, &[], body).await
     }
 
     pub async fn call_with(
@@ -108,53 +63,12 @@ impl Harness {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> Answer {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.running.base_url));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
-        self.call(Method::GET, path, token, None).await
-    }
-
-    /// Publishes `event` as its producer would.
-    pub async fn publish<E: DomainEvent>(&self, event: &E) {
-        let envelope = Envelope::wrap("/bazaar/test", event).expect("envelope");
-        let topic = self.kafka.topic(E::TOPIC.name());
-        let payload = envelope.to_json();
-        self.kafka
-            .producer()
-            .send(
-                FutureRecord::to(&topic).key(&event.key()).payload(&payload),
-                Duration::from_secs(10),
-            )
-            .await
-            .map_err(|(e, _)| e)
-            .expect("delivered to the broker");
+        self.0.call(method, path, token, headers, body).await
     }
 
     /// Waits until the review component has projected `slug` with `status` and its variants.
     pub async fn wait_product(&self, slug: &str, status: &str) {
-        wait_for(PATIENCE, &format!("{slug} {status} projected"), || async {
+        eventually(&format!("{slug} {status} projected"), || async {
             let found: Option<String> =
                 sqlx::query_scalar("SELECT status FROM products WHERE slug = $1")
                     .bind(slug)
@@ -164,8 +78,7 @@ impl Harness {
                     .flatten();
             (found.as_deref() == Some(status)).then_some(())
         })
-        .await
-        .expect("product projected");
+        .await;
     }
 
     /// Publishes a product with `variants` (SKU, USD price) and waits until it is projected.
