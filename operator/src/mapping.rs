@@ -6,7 +6,7 @@ use bazaar_contracts::money::currency;
 use bazaar_contracts::{Money, Sku};
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::ResourceExt;
+use kube::{Resource, ResourceExt};
 
 use crate::resources::common::{Amounts, selector_matches};
 use crate::resources::fulfillment::Sources;
@@ -117,6 +117,7 @@ pub fn product(resource: &Product) -> Result<model::Product, Rejection> {
         },
         featured: spec.featured,
         variants,
+        source_generation: resource.meta().generation,
     })
 }
 
@@ -468,6 +469,19 @@ mod tests {
                 ("USD".into(), 6500)
             ]
         );
+    }
+
+    #[test]
+    fn the_projection_remembers_the_generation_it_was_made_from() {
+        let mut resource = product("tee", json!({}), json!({"USD": "65"}));
+        assert_eq!(mapping_of(&resource).source_generation, None);
+        resource.metadata.generation = Some(7);
+        let mapped = mapping_of(&resource);
+        assert_eq!(
+            (mapped.namespace.as_str(), mapped.name.as_str()),
+            ("shop", "tee")
+        );
+        assert_eq!(mapped.source_generation, Some(7));
     }
 
     fn mapping_of(resource: &Product) -> bazaar_catalog::model::Product {

@@ -143,6 +143,10 @@ pub struct Product {
     #[serde(default)]
     pub featured: bool,
     pub variants: Vec<Variant>,
+    /// `metadata.generation` of the Product resource this projection was made from (the operator sets
+    /// it; absent for products loaded otherwise, such as the example shop). Staff see it as the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_generation: Option<i64>,
 }
 
 /// One sellable form of a product.
@@ -772,6 +776,7 @@ mod tests {
                 compare_at_prices: vec![],
                 weight_grams: None,
             }],
+            source_generation: None,
         }
     }
 

@@ -170,12 +170,38 @@ impl Sort {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "s", rename_all = "snake_case")]
 pub enum CursorKey {
-    Relevance { r: f32, id: Uuid },
-    Featured { f: bool, t: DateTime<Utc>, id: Uuid },
-    Newest { t: DateTime<Utc>, id: Uuid },
-    Title { t: String, id: Uuid },
-    PriceAsc { c: String, p: i64, id: Uuid },
-    PriceDesc { c: String, p: i64, id: Uuid },
+    Relevance {
+        r: f32,
+        id: Uuid,
+    },
+    Featured {
+        f: bool,
+        t: DateTime<Utc>,
+        id: Uuid,
+    },
+    Newest {
+        t: DateTime<Utc>,
+        id: Uuid,
+    },
+    Title {
+        t: String,
+        id: Uuid,
+    },
+    PriceAsc {
+        c: String,
+        p: i64,
+        id: Uuid,
+    },
+    PriceDesc {
+        c: String,
+        p: i64,
+        id: Uuid,
+    },
+    /// The staff view's order: by resource.
+    Resource {
+        ns: String,
+        n: String,
+    },
 }
 
 impl CursorKey {
@@ -362,6 +388,8 @@ pub async fn list_products(
                 q.push_bind(*id);
                 q.push(")");
             }
+            // The staff view's cursor; `cursor_fits` refuses it for a listing.
+            CursorKey::Resource { .. } => {}
         }
     }
     let with_text = filter.text.is_some();
@@ -481,6 +509,50 @@ pub async fn facets(pool: &PgPool, filter: &ProductFilter) -> sqlx::Result<(i64,
     }
     counts.sort_by(|a, b| (&a.name, &a.value).cmp(&(&b.name, &b.value)));
     Ok((total, counts))
+}
+
+/// A product as staff see it: whatever its lifecycle, with the resource it came from.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StaffRow {
+    pub namespace: String,
+    pub name: String,
+    pub slug: String,
+    pub title: String,
+    pub category: String,
+    pub lifecycle: String,
+    pub featured: bool,
+    /// `metadata.generation` of the resource the projection was made from, when the operator made it.
+    pub generation: Option<i64>,
+    /// In variant order.
+    pub skus: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Every product by namespace and name (optionally of one lifecycle), after `after`.
+pub async fn staff_products(
+    pool: &PgPool,
+    lifecycle: Option<&str>,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<StaffRow>> {
+    sqlx::query_as(
+        "SELECT p.namespace, p.name, p.slug, p.title, p.category, p.lifecycle, p.featured,
+                (p.spec ->> 'sourceGeneration')::bigint AS generation,
+                ARRAY(SELECT v.sku FROM variants v WHERE v.product_id = p.id ORDER BY v.position) AS skus,
+                p.created_at, p.updated_at
+         FROM products p
+         WHERE ($1::text IS NULL OR p.lifecycle = $1)
+           AND ($2::text IS NULL OR (p.namespace, p.name) > ($2, $3))
+         ORDER BY p.namespace, p.name
+         LIMIT $4",
+    )
+    .bind(lifecycle)
+    .bind(after.map(|(ns, _)| ns))
+    .bind(after.map(|(_, n)| n))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
 /// Whether a cursor was made for this sort (and currency); a cursor from another listing is refused.

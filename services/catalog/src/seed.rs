@@ -87,6 +87,7 @@ fn product(
         lifecycle: ProductLifecycle::Active,
         featured: false,
         variants,
+        source_generation: None,
     }
 }
 

@@ -55,6 +55,7 @@ fn product(
                 weight_grams: None,
             })
             .collect(),
+        source_generation: None,
     }
 }
 

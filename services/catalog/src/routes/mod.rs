@@ -11,6 +11,7 @@
 //! - [`promotions`]: `GET /promotions`, the running automatic ones.
 //! - [`coupons`]: `GET /coupons/{code}`.
 //! - [`quote`]: `POST /quote`, the priced cart.
+//! - [`staff`]: `GET /staff/products`, every product with the resource it came from (ops, merchandiser).
 //! - [`reservations`]: `PUT`/`DELETE /redemptions/{orderId}`, a checkout's priced cart with its promotions'
 //!   uses reserved, and giving them back.
 //!
@@ -25,6 +26,7 @@ pub mod promotions;
 pub mod quote;
 pub mod reservations;
 pub mod shipping;
+pub mod staff;
 pub mod stores;
 
 use std::collections::BTreeMap;
@@ -70,6 +72,7 @@ pub fn router(state: CatalogState) -> OpenApiRouter {
         .routes(routes!(products::list_products))
         .routes(routes!(products::get_product))
         .routes(routes!(facets::list_facets))
+        .routes(routes!(staff::staff_products))
         .routes(routes!(categories::list_categories))
         .routes(routes!(stores::list_stores))
         .routes(routes!(shipping::shipping_options))
