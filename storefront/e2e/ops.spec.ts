@@ -144,7 +144,8 @@ test.describe('a day in the ops console', () => {
 
     // The catalog, read-only, beside it.
     await page.getByRole('link', { name: 'Catalog' }).click();
-    await expect(page.getByRole('table', { name: /Products and variants/ })).toContainText('SS-S-RED');
+    await expect(page.getByTestId('product-storm-shell')).toContainText('SS-S-RED');
+    await expect(page.getByTestId('product-storm-shell')).toContainText('kubectl get product storm-shell -n shop');
     await expectAccessible(page, 'ops catalog');
 
     // Put things back (through the API: the threshold is not the point here).

@@ -2,7 +2,7 @@
 // shows and not how the API happens to offer it.
 import { api } from '../api/client';
 import type { Adjustment, Order, OrderPage, OrderState, ProductDetail, ProductPage, SkuStock } from '../api/types';
-import type { AuditPage, AuditRow, ModerationQueue, StaffReviewPage, StockLocation } from './types';
+import type { AuditPage, AuditRow, ModerationQueue, StaffProductPage, StaffReviewPage, StockLocation } from './types';
 
 const q = encodeURIComponent;
 
@@ -51,6 +51,14 @@ export async function catalogProducts(signal: AbortSignal): Promise<ProductDetai
     cursor = page.nextCursor;
   } while (cursor);
   return products;
+}
+
+/** A page of every product whatever its lifecycle, with the resource it came from (staff). */
+export function staffProducts(lifecycle: string | null, cursor: string | null, signal?: AbortSignal) {
+  const params = new URLSearchParams({ limit: '100' });
+  if (lifecycle) params.set('lifecycle', lifecycle);
+  if (cursor) params.set('cursor', cursor);
+  return api<StaffProductPage>(`/api/catalog/staff/products?${params}`, { signal });
 }
 
 export interface StockRow {

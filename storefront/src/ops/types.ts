@@ -51,3 +51,54 @@ export interface StockLocation {
   /** `ops` (the API) or `catalog` (Store resources). */
   source: string;
 }
+
+/** The Kubernetes resource a catalog item was reconciled from. */
+export interface SourceResource {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  /** `metadata.generation` the catalog holds; absent for items the operator did not load. */
+  generation?: number | null;
+}
+/** A product as staff see it (`GET /api/catalog/staff/products`): any lifecycle, with its source. */
+export interface StaffProduct {
+  slug: string;
+  title: string;
+  category: string;
+  /** `Draft`, `Active` or `Archived`; only Active products are public. */
+  lifecycle: string;
+  featured: boolean;
+  skus: string[];
+  source: SourceResource;
+  createdAt: string;
+  projectedAt: string;
+}
+export interface StaffProductPage {
+  items: StaffProduct[];
+  nextCursor?: string | null;
+}
+
+/** Stock of one SKU at one location (`GET /api/inventory/stock`, by SKU then location). */
+export interface StockLevel {
+  sku: string;
+  location: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  canShip: boolean;
+}
+export interface StockLevelPage {
+  items: StockLevel[];
+  nextCursor?: string | null;
+}
+/** A SKU at or below its low-stock threshold over all locations (`GET /api/inventory/low-stock`). */
+export interface LowStock {
+  sku: string;
+  available: number;
+  threshold: number;
+}
+export interface LowStockPage {
+  items: LowStock[];
+  nextCursor?: string | null;
+}
