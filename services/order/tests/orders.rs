@@ -246,3 +246,44 @@ async fn a_shopper_collects_in_a_store_that_offers_pickup_and_pays_no_shipping()
     assert_eq!(numbers(&orders.body).len(), 1, "refusals place no order");
     shop.close().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_staff_list_pickup_the_currency_change_and_payment_failures()
+ {
+    let shop = shop().await;
+    let doc = shop.get("/api/order/openapi.json", None, &[]).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let doc = &doc.body;
+    let list = &doc["paths"]["/api/orders"]["get"];
+    let params: Vec<&str> = list["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for name in ["all", "state", "limit", "cursor"] {
+        assert!(
+            params.contains(&name),
+            "GET /api/orders documents {name}: {params:?}"
+        );
+    }
+    assert!(
+        list["responses"]["403"].is_object(),
+        "403 for all=true without a staff role"
+    );
+    assert!(
+        doc["paths"]["/api/cart"]["patch"]["requestBody"].is_object(),
+        "PATCH /api/cart is documented"
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["CartChange"]["properties"]["currency"].is_object());
+    assert!(schemas["CheckoutRequest"]["properties"]["pickupStore"].is_object());
+    for field in ["pickupStore", "paymentFailure", "email"] {
+        assert!(
+            schemas["OrderView"]["properties"][field].is_object(),
+            "OrderView documents {field}"
+        );
+    }
+    assert!(schemas["ShippingOption"]["properties"]["pickupStores"].is_object());
+    shop.close().await;
+}
