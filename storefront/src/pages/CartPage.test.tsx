@@ -1,4 +1,4 @@
-import { screen } from '@testing-library/react';
+import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fakeApi, ok, problem, renderAt, usd } from '../test-utils';
@@ -57,23 +57,33 @@ describe('the cart page', () => {
     );
   });
 
-  it('keeps a guest cart whose lines cannot follow a currency switch, and says why', async () => {
-    localStorage.setItem('bazaar.cartToken', 'usd-token');
+  it('changes a guest cart’s currency in place when the shopper switches, and shows a refusal', async () => {
+    localStorage.setItem('bazaar.cartToken', 'guest-token');
     localStorage.setItem('bazaar.currency', 'EUR');
-    const adds: string[] = [];
+    const eur = (amount: string) => ({ amount, currency: 'EUR' });
+    let currency = 'USD';
+    const changes: { token: string; body: unknown }[] = [];
     fakeApi({
-      'GET /api/cart': () => ok(cart),
-      'POST /api/cart': () => ok({ ...cart, id: 'c2', currency: 'EUR', lines: [], cartToken: 'eur-token' }, 201),
-      'POST /api/cart/lines': (_url, init) => {
-        adds.push((init.headers as Record<string, string>)['x-cart-token']);
-        return problem(503, { type: 'x', title: 'Service Unavailable', detail: 'The catalog is busy.' });
+      'GET /api/cart': () => ok(currency === 'USD' ? cart : { ...cart, currency: 'EUR', total: eur('61.90') }),
+      'PATCH /api/cart': (_url, init) => {
+        changes.push({ token: (init.headers as Record<string, string>)['x-cart-token'], body: JSON.parse(String(init.body)) });
+        if (changes.length === 1) return problem(503, { type: 'x', title: 'Service Unavailable', detail: 'The catalog is busy.' });
+        currency = 'EUR';
+        return ok({ ...cart, currency: 'EUR' });
       },
     });
-    renderAt('/cart', '/cart', <CartPage />);
+    const view = renderAt('/cart', '/cart', <CartPage />);
     expect(await screen.findByRole('alert')).toHaveTextContent('Your cart could not be moved to EUR: The shop is busy right now.');
-    expect(adds).toEqual(['eur-token']);
-    expect(localStorage.getItem('bazaar.cartToken')).toBe('usd-token');
     expect(screen.getByRole('button', { name: 'Remove Steel Bottle' })).toBeInTheDocument();
+    expect(changes).toEqual([{ token: 'guest-token', body: { currency: 'EUR' } }]);
+
+    // Coming back (or switching again) asks again; the same cart, now in euros.
+    view.unmount();
+    renderAt('/cart', '/cart', <CartPage />);
+    await waitFor(() => expect(screen.getByTestId('cart-totals')).toHaveTextContent('Total€61.90'));
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    expect(changes).toHaveLength(2);
+    expect(localStorage.getItem('bazaar.cartToken')).toBe('guest-token');
   });
 
   it('invites an empty cart to shop', async () => {

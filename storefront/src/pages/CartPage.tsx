@@ -67,7 +67,7 @@ export default function CartPage() {
       <PageTitle>Your cart</PageTitle>
       {c.currency !== currency && (
         <p className="alert alert-info" role="status">
-          This cart is priced in {c.currency}: a cart keeps the currency it was started in.
+          This cart is priced in {c.currency}.
         </p>
       )}
       <ErrorMessage error={cart.currencyError} title={`Your cart could not be moved to ${currency}:`} />

@@ -3,6 +3,7 @@ import { Link, Navigate, useNavigate } from 'react-router';
 import { api, ApiError, newIdempotencyKey } from '../api/client';
 import type { Address, Order, ShippingAddress } from '../api/types';
 import { COUNTRIES } from '../components/Countries';
+import { hoursText, usePickupStores } from '../components/pickupStores';
 import { ErrorMessage, Loading, MoneyText, PageTitle } from '../components/ui';
 import { useApi } from '../components/useApi';
 import { isZero } from '../format';
@@ -73,6 +74,12 @@ export default function Checkout() {
   const [token, setToken] = useState('tok_visa');
   const [error, setError] = useState<unknown>();
   const [placing, setPlacing] = useState(false);
+  // In-store pickup: one of the stores the quote offers it at, for this destination.
+  const pickupIds = cart.cart?.shippingOptions.find((o) => o.code === 'pickup')?.pickupStores ?? [];
+  const pickingUp = cart.shippingMethod === 'pickup';
+  const pickupStores = usePickupStores(pickupIds.length > 0);
+  const [pickupChoice, setPickupChoice] = useState('');
+  const pickupStore = pickupIds.includes(pickupChoice) ? pickupChoice : (pickupIds[0] ?? '');
 
   // The default saved address is chosen at first.
   useEffect(() => {
@@ -136,7 +143,12 @@ export default function Checkout() {
         api<Order>('/api/checkout', {
           method: 'POST',
           headers: { 'idempotency-key': key },
-          body: { shippingAddress, shippingMethod: cart.shippingMethod, paymentToken: token },
+          body: {
+            shippingAddress,
+            shippingMethod: cart.shippingMethod,
+            ...(pickingUp ? { pickupStore } : {}),
+            paymentToken: token,
+          },
         }),
       );
       if (choice === 'new' && save) {
@@ -257,10 +269,46 @@ export default function Checkout() {
                 }}
               />
               {o.name} — {isZero(o.price) ? 'free' : <MoneyText money={o.price} />}
-              {o.code === 'pickup' && <> (<Link to="/stores">see pickup stores</Link>)</>}
             </label>
           ))}
         </fieldset>
+
+        {pickingUp && (
+          <fieldset>
+            <legend>Pickup store</legend>
+            {pickupIds.length === 0 && <p>No store offers pickup for this address.</p>}
+            <ErrorMessage error={pickupStores.error} title="Store details could not be loaded:" />
+            {pickupIds.map((id) => {
+              const store = pickupStores.data?.get(id);
+              return (
+                <label key={id} className="radio pickup-store">
+                  <input
+                    type="radio"
+                    name="pickupStore"
+                    value={id}
+                    checked={pickupStore === id}
+                    onChange={() => {
+                      setPickupChoice(id);
+                      changed();
+                    }}
+                  />
+                  <span>
+                    <strong>{store?.displayName ?? id}</strong>
+                    {store && (
+                      <span className="line-note">
+                        {store.address.lines.join(', ')}, {store.address.city} · {hoursText(store)} ({store.timeZone})
+                      </span>
+                    )}
+                  </span>
+                </label>
+              );
+            })}
+            {fieldError('pickupStore') && <p className="field-error">{fieldError('pickupStore')}</p>}
+            <p className="hint">
+              <Link to="/stores">All stores and their opening hours</Link>
+            </p>
+          </fieldset>
+        )}
 
         <fieldset>
           <legend>Payment (test cards)</legend>

@@ -152,28 +152,17 @@ export function CartProvider({ children }: { children: ReactNode }) {
     }
   };
 
-  // A guest who switches currency gets a cart in that currency with the same lines (a cart keeps the
-  // currency it was created in; the API has no way to change it). A signed-in shopper's cart keeps its own.
-  // The new cart replaces the old one only when every line made it across; otherwise the old cart stays
-  // and the failure is shown (a line swallowed here once left a shopper with an empty cart).
+  // The cart follows the currency switcher: PATCH /api/cart changes its currency in place (lines, quantities
+  // and coupon stay; each line is priced again). Asking again for the same currency changes nothing, so an
+  // attempt cut short (a reload) is simply made again. A refusal is shown, never swallowed.
   useEffect(() => {
     if (cart?.currency === currency) setCurrencyError(undefined);
-    if (!cart || signedIn || cart.currency === currency) return;
+    if (!cart || cart.currency === currency) return;
     let cancelled = false;
     (async () => {
       try {
-        const created = await api<Cart>('/api/cart', { method: 'POST', body: { currency }, auth: false });
-        const token = created.cartToken ?? null;
-        for (const line of cart.lines) {
-          await api<Cart>('/api/cart/lines', {
-            method: 'POST',
-            body: { sku: line.sku, quantity: line.quantity },
-            headers: token ? { 'x-cart-token': token } : {},
-            auth: false,
-          });
-        }
+        await api<Cart>('/api/cart', { method: 'PATCH', body: { currency }, headers: headers() });
         if (cancelled) return;
-        storeToken(token);
         setCurrencyError(undefined);
         await refresh();
       } catch (error) {
