@@ -14,9 +14,6 @@ use bazaar_contracts::order::{OrderId, OrderLine, OrderPlaced, ShippingAddress};
 use bazaar_contracts::quote::{Destination, LineStatus, Quote, QuoteLineRequest, QuoteRequest};
 use bazaar_platform::auth::CurrentUser;
 use bazaar_platform::{ApiJson, FieldError, Problem};
-
-/// The shipping method code of in-store pickup, as the catalog's quote names it.
-pub const PICKUP: &str = "pickup";
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::pool::PoolConnection;
@@ -34,6 +31,9 @@ use crate::orders::{self, OrderView, store};
 use crate::state::OrderState;
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The shipping method code of in-store pickup, as the catalog's quote names it.
+pub const PICKUP: &str = "pickup";
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(checkout))

@@ -203,10 +203,12 @@ async fn change_cart(
     let rows = store::lines(&mut conn, cart.id).await?;
     // Pricing calls the catalog: never while holding a connection.
     drop(conn);
-    if cart.currency != currency {
+    let (cart, rows) = if cart.currency == currency {
+        (cart, rows)
+    } else {
         // Today's prices in the new currency become the prices "when added", so that a later change of
         // price is flagged against them, not against a price in the old currency.
-        let mut repriced = cart.clone();
+        let mut repriced = cart;
         repriced.currency.clone_from(&currency);
         let quote = if rows.is_empty() {
             empty_quote(money::currency(&currency)?)
@@ -231,20 +233,12 @@ async fn change_cart(
             })
             .collect();
         let mut conn = state.db.acquire().await?;
-        store::change_currency(&mut conn, cart.id, &currency, &prices).await?;
-        let rows = store::lines(&mut conn, cart.id).await?;
-        drop(conn);
-        return Ok(ApiJson(
-            price_lines(
-                &state,
-                &repriced,
-                rows,
-                &ViewParams::default(),
-                authorization(&headers),
-            )
-            .await?,
-        ));
-    }
+        store::change_currency(&mut conn, repriced.id, &currency, &prices).await?;
+        // Read on the connection that made the change: once it is made, no second acquisition can fail
+        // the answer.
+        let rows = store::lines(&mut conn, repriced.id).await?;
+        (repriced, rows)
+    };
     Ok(ApiJson(
         price_lines(
             &state,
