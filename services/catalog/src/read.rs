@@ -110,34 +110,61 @@ pub async fn category_counts(pool: &PgPool) -> sqlx::Result<Vec<(String, i64)>> 
     .await
 }
 
-/// Active retail stores within `radius_km` of a point, nearest first (ties by name), with distances.
-pub async fn stores_near(
+/// Where the shopper is: a point and how far to look around it.
+#[derive(Debug, Clone, Copy)]
+pub struct Around {
+    pub lat: f64,
+    pub lon: f64,
+    pub radius_km: f64,
+}
+
+/// Active retail stores (warehouses are not for shoppers) whose text (display name, resource name, street
+/// lines, city, region, postcode, country) contains every one of `words` (case-insensitive, as plain text),
+/// and within the radius of `around` when given: nearest first with distances, or by display name without
+/// a point.
+pub async fn find_stores(
     pool: &PgPool,
-    lat: f64,
-    lon: f64,
-    radius_km: f64,
+    around: Option<Around>,
+    words: &[String],
     pickup_only: bool,
     limit: i64,
-) -> sqlx::Result<Vec<(Store, f64)>> {
+) -> sqlx::Result<Vec<(Store, Option<f64>)>> {
+    let patterns: Vec<String> = words
+        .iter()
+        .map(|word| {
+            let escaped = word
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        })
+        .collect();
     // Haversine on a sphere of the Earth's mean radius; plenty for "stores near me".
-    let rows: Vec<(serde_json::Value, f64)> = sqlx::query_as(
+    let rows: Vec<(serde_json::Value, Option<f64>)> = sqlx::query_as(
         "SELECT spec, distance_km FROM (
-             SELECT spec, namespace, name,
+             SELECT spec, namespace, name, display_name,
+                    CASE WHEN $1::float8 IS NULL THEN NULL ELSE
                     2 * 6371.0088 * asin(least(1.0, sqrt(
                         power(sin(radians(latitude - $1) / 2), 2) +
                         cos(radians($1)) * cos(radians(latitude)) * power(sin(radians(longitude - $2) / 2), 2)
-                    ))) AS distance_km
+                    ))) END AS distance_km,
+                    concat_ws(' ', display_name, name, spec -> 'address' ->> 'city',
+                              spec -> 'address' ->> 'region', spec -> 'address' ->> 'postalCode',
+                              spec -> 'address' ->> 'country',
+                              (SELECT string_agg(line, ' ')
+                               FROM jsonb_array_elements_text(spec -> 'address' -> 'lines') line)) AS text
              FROM stores
              WHERE active AND kind = 'Retail' AND (pickup OR NOT $4)
          ) s
-         WHERE distance_km <= $3
-         ORDER BY distance_km, namespace, name
-         LIMIT $5",
+         WHERE ($3::float8 IS NULL OR distance_km <= $3) AND text ILIKE ALL($5)
+         ORDER BY distance_km NULLS LAST, display_name, namespace, name
+         LIMIT $6",
     )
-    .bind(lat)
-    .bind(lon)
-    .bind(radius_km)
+    .bind(around.map(|a| a.lat))
+    .bind(around.map(|a| a.lon))
+    .bind(around.map(|a| a.radius_km))
     .bind(pickup_only)
+    .bind(&patterns)
     .bind(limit)
     .fetch_all(pool)
     .await?;

@@ -1,4 +1,7 @@
-//! `GET /api/catalog/stores`: active retail stores near a point.
+//! `GET /api/catalog/stores`: the store locator. Active retail stores matching a place the shopper types
+//! (`q`: a city, a postcode or its beginning, a store's name or street) and/or near a point (`lat`/`lon`,
+//! e.g. the browser's position). No geocoder: the place is matched against the stores' own addresses (see
+//! docs/architecture.md, "Store locator without a geocoder").
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
@@ -17,11 +20,15 @@ use crate::read;
 // A misspelt parameter (`after` for `cursor`) is refused with 400, never silently ignored.
 #[serde(deny_unknown_fields)]
 pub struct StoreQuery {
-    /// Latitude of the point, -90 to 90.
+    /// A place: words that must all appear in a store's name, street, city, region, postcode or country
+    /// (case-insensitive, any part of a word: `946` finds postcode 94610). Required without `lat`/`lon`.
+    #[param(max_length = 100)]
+    q: Option<String>,
+    /// Latitude of the point, -90 to 90; with `lon`. Required without `q`.
     lat: Option<String>,
-    /// Longitude of the point, -180 to 180.
+    /// Longitude of the point, -180 to 180; with `lat`.
     lon: Option<String>,
-    /// Search radius in kilometres, up to 20000 (default 50).
+    /// Search radius around the point in kilometres, up to 20000 (default 50).
     radius_km: Option<String>,
     /// `true` for stores that offer pickup only.
     pickup: Option<String>,
@@ -44,8 +51,9 @@ pub struct StoreView {
     pub contact: Contact,
     pub pickup: bool,
     pub ship_from_store: bool,
-    /// Great-circle distance from the point, in kilometres (rounded to metres).
-    pub distance_km: f64,
+    /// Great-circle distance from the point, in kilometres (rounded to metres); only with `lat`/`lon`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_km: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,7 +61,7 @@ pub struct StoreList {
     pub items: Vec<StoreView>,
 }
 
-fn store_view(store: Store, distance_km: f64) -> StoreView {
+fn store_view(store: Store, distance_km: Option<f64>) -> StoreView {
     StoreView {
         id: store.key(),
         name: store.name,
@@ -65,7 +73,7 @@ fn store_view(store: Store, distance_km: f64) -> StoreView {
         contact: store.contact,
         pickup: store.pickup,
         ship_from_store: store.ship_from_store,
-        distance_km: (distance_km * 1000.0).round() / 1000.0,
+        distance_km: distance_km.map(|km| (km * 1000.0).round() / 1000.0),
     }
 }
 
@@ -92,14 +100,17 @@ fn parse_number(
     }
 }
 
-/// Active retail stores near a point, nearest first.
+/// Most words of a place search.
+const MAX_WORDS: usize = 10;
+
+/// Active retail stores matching a place and/or near a point.
 #[utoipa::path(
     get,
     path = "/api/catalog/stores",
     params(StoreQuery),
     responses(
-        (status = 200, description = "Stores within the radius, nearest first", body = StoreList),
-        (status = 422, description = "Missing or invalid coordinates", body = Problem),
+        (status = 200, description = "Matching stores: nearest first within the radius with a point, by name without", body = StoreList),
+        (status = 422, description = "Neither a place nor a point, or invalid ones", body = Problem),
     ),
     tag = "catalog"
 )]
@@ -110,19 +121,49 @@ pub async fn list_stores(
     ApiQuery(query): ApiQuery<StoreQuery>,
 ) -> Result<Response, Problem> {
     let mut errors = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    if let Some(q) = query.q.as_deref() {
+        if q.chars().count() > 100 {
+            errors.push(FieldError::new("q", "at most 100 characters"));
+        } else {
+            words = q
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if words.len() > MAX_WORDS {
+                errors.push(FieldError::new("q", format!("at most {MAX_WORDS} words")));
+            }
+        }
+    }
     let lat = parse_number(query.lat.as_deref(), "lat", -90.0..=90.0, &mut errors);
     let lon = parse_number(query.lon.as_deref(), "lon", -180.0..=180.0, &mut errors);
-    if query.lat.is_none() {
-        errors.push(FieldError::new(
-            "lat",
-            "required: the latitude to search around",
-        ));
-    }
-    if query.lon.is_none() {
-        errors.push(FieldError::new(
+    let has_place =
+        !words.is_empty() || query.q.as_deref().is_some_and(|q| q.chars().count() > 100);
+    match (query.lat.is_some(), query.lon.is_some()) {
+        (false, false) if !has_place => {
+            errors.push(FieldError::new(
+                "q",
+                "required without lat and lon: a city, postcode or store name to search for",
+            ));
+            errors.push(FieldError::new(
+                "lat",
+                "required without q: the latitude to search around",
+            ));
+            errors.push(FieldError::new(
+                "lon",
+                "required without q: the longitude to search around",
+            ));
+        }
+        (true, false) => errors.push(FieldError::new(
             "lon",
-            "required: the longitude to search around",
-        ));
+            "required with lat: the longitude to search around",
+        )),
+        (false, true) => errors.push(FieldError::new(
+            "lat",
+            "required with lon: the latitude to search around",
+        )),
+        _ => {}
     }
     let radius = parse_number(
         query.radius_km.as_deref(),
@@ -145,11 +186,13 @@ pub async fn list_stores(
         }
     };
     fail_on(errors)?;
-    let (Some(lat), Some(lon)) = (lat, lon) else {
-        return Err(Problem::bad_request("lat and lon are required"));
-    };
+    let around = lat.zip(lon).map(|(lat, lon)| read::Around {
+        lat,
+        lon,
+        radius_km: radius,
+    });
     cached_json(&state, &headers, &uri, async {
-        let stores = read::stores_near(&state.db, lat, lon, radius, pickup, limit as i64).await?;
+        let stores = read::find_stores(&state.db, around, &words, pickup, limit as i64).await?;
         Ok(StoreList {
             items: stores
                 .into_iter()
