@@ -61,22 +61,12 @@ impl Cluster {
             2,
         )
         .expect("pool");
-        let mut tx = catalog.begin().await.expect("begin");
-        bazaar_catalog::seed::load(
-            &mut tx,
-            &bazaar_catalog::write::outbox(),
-            &bazaar_catalog::seed::shop("shop"),
-        )
-        .await
-        .expect("seed");
-        tx.commit().await.expect("commit");
+        common::seed_catalog(&catalog).await;
         cluster
     }
 
     fn token(&self, user: &str, roles: &[Role]) -> String {
-        let mut claims = self.issuer.claims(user, roles);
-        claims.email = Some(format!("{user}@example.test"));
-        self.issuer.issue_with(&claims)
+        bazaar_testkit::tokens::token(&self.issuer, user, roles)
     }
 
     async fn send(

@@ -15,7 +15,7 @@ use bazaar_order::OrderConfig;
 use bazaar_platform::auth::Role;
 use bazaar_platform::component::ComponentSpec;
 use bazaar_platform::runtime::ServeConfig;
-use common::{Answer, Shop};
+use common::{Answer, Order, Shop, Subject};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -235,7 +235,7 @@ async fn outcomes(shop: &Shop) -> (Vec<(String, i64)>, Duration) {
 async fn sixty_four_concurrent_cart_additions_never_answer_500() {
     let shop = open(
         &[&bazaar_catalog::COMPONENT, &bazaar_order::COMPONENT],
-        OrderConfig::default(),
+        Order::config(),
     )
     .await;
     let served = all_at_once(StatusCode::OK, "add to cart", |i| {
@@ -257,7 +257,7 @@ async fn sixty_four_concurrent_cart_additions_never_answer_500() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_concurrent_checkouts_from_carts_never_answer_500_and_all_confirm() {
-    let shop = open(&EVERYTHING, OrderConfig::default()).await;
+    let shop = open(&EVERYTHING, Order::config()).await;
     stock(&shop, "RR-42", 1_000).await;
     for i in 0..SHOPPERS {
         let added = shop
@@ -310,7 +310,7 @@ async fn checkouts_posted_without_waiting_stay_within_the_backlog_bound_and_the_
         OrderConfig {
             checkout_max_pending: BOUND as u64,
             checkout_backlog_refresh_ms: 100,
-            ..OrderConfig::default()
+            ..Order::config()
         },
     )
     .await;

@@ -7,7 +7,7 @@ mod common;
 use bazaar_platform::auth::Role;
 use bazaar_platform::component::ComponentSpec;
 use bazaar_platform::runtime::ServeConfig;
-use common::{Shop, amount, eventually};
+use common::{Order, Shop, Subject, amount, eventually};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -601,7 +601,7 @@ async fn a_shopper_follows_the_order_live_until_it_is_delivered() {
 async fn sales_tax_comes_from_the_destination_and_is_what_the_shopper_is_charged() {
     let rates = bazaar_order::OrderConfig {
         tax_rates: "US-CA=7.25,US=5".parse().expect("rates"),
-        ..bazaar_order::OrderConfig::default()
+        ..Order::config()
     };
     let saga = Saga::open_with(&EVERYTHING, |config| config.with_settings(rates)).await;
     saga.stock("RR-42", 5).await;
@@ -995,7 +995,7 @@ async fn a_capture_that_keeps_failing_shows_payment_needs_attention_on_the_order
     let payment = bazaar_payment::PaymentConfig {
         retry_backoff_ms: 20,
         max_tries: 2,
-        ..bazaar_payment::PaymentConfig::default()
+        ..bazaar_testkit::config::defaults()
     };
     let saga = Saga::open_with(&EVERYTHING, |config| config.with_settings(payment)).await;
     saga.stock("RR-42", 2).await;
