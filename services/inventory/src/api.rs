@@ -1,5 +1,6 @@
-//! `/api/inventory`: public availability by SKU; for ops, stock levels per location, setting and adjusting
-//! on-hand units (audited), low-stock thresholds, the audit trail, locations and reservations.
+//! `/api/inventory`: public availability by SKU; for ops, stock levels per location (one SKU, or every SKU
+//! and location paged by cursor and filtered by SKU prefix and location), the low-stock list, setting and
+//! adjusting on-hand units (audited), low-stock thresholds, the audit trail, locations and reservations.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,6 +19,9 @@ use uuid::Uuid;
 use crate::model::{LocationName, ReservationState};
 use crate::service::{Inventory, InventoryError, StockChange, StockLevel};
 
+/// Page sizes of the ops lists.
+const DEFAULT_PAGE: i64 = 100;
+const MAX_PAGE: i64 = 500;
 /// Largest on-hand count, delta or threshold accepted: far above any real shelf, far below overflow.
 const MAX_UNITS: i64 = 1_000_000_000;
 const MAX_REASON_CHARS: usize = 500;
@@ -31,6 +35,8 @@ pub struct Api {
 pub fn router(api: Api) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(availability))
+        .routes(routes!(list_stock))
+        .routes(routes!(low_stock))
         .routes(routes!(stock_of_sku))
         .routes(routes!(set_stock))
         .routes(routes!(adjust_stock))
@@ -98,6 +104,77 @@ pub struct SkuStock {
     /// Available units over all locations.
     pub available: i64,
     pub locations: Vec<LocationStock>,
+}
+
+/// Stock of one SKU at one location, as the ops list shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct StockRow {
+    pub sku: String,
+    /// The Store, `namespace/name`.
+    pub location: String,
+    pub on_hand: i32,
+    /// Units held for orders not yet confirmed.
+    pub reserved: i32,
+    /// On hand less reserved.
+    pub available: i32,
+    /// Whether online orders are served from this location.
+    pub can_ship: bool,
+}
+
+/// A page of stock rows, by SKU then location.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StockPage {
+    pub items: Vec<StockRow>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StockQuery {
+    /// Only SKUs starting with this (taken literally; SKU characters only).
+    #[param(max_length = 64)]
+    pub sku_prefix: Option<String>,
+    /// Only this location, `namespace/name`.
+    pub location: Option<String>,
+    /// `nextCursor` of the previous page, unchanged.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// A SKU whose available units (all locations) are at or below its low-stock threshold.
+#[derive(Debug, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct LowStock {
+    pub sku: String,
+    /// On hand less reserved, over all locations.
+    pub available: i64,
+    pub threshold: i32,
+}
+
+/// A page of low-stock SKUs, by SKU.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LowStockPage {
+    pub items: Vec<LowStock>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LowStockQuery {
+    /// `nextCursor` of the previous page, unchanged.
+    pub cursor: Option<String>,
+    /// SKUs per page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
 }
 
 /// Sets the units on hand.
@@ -247,6 +324,176 @@ async fn availability(
         available,
         in_stock: available > 0,
     }))
+}
+
+/// Stock per SKU and location, by SKU then location, paged by cursor; filtered by SKU prefix and location
+/// (ops).
+#[utoipa::path(get, path = "/api/inventory/stock", tag = "inventory",
+    params(StockQuery),
+    responses(
+        (status = 200, body = StockPage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not ops or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid prefix, location, cursor or limit", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn list_stock(
+    user: CurrentUser,
+    State(api): State<Api>,
+    ApiQuery(query): ApiQuery<StockQuery>,
+) -> Result<ApiJson<StockPage>, Problem> {
+    user.require(Role::Ops)?;
+    let mut errors = Vec::new();
+    let limit = page_size(query.limit, &mut errors);
+    let prefix = query.sku_prefix.as_deref().filter(|p| !p.is_empty());
+    if let Some(prefix) = prefix
+        && (prefix.len() > 64
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        errors.push(FieldError::new(
+            "skuPrefix",
+            "must be the start of a SKU: letters, digits, '.', '_' and '-', at most 64",
+        ));
+    }
+    let location = query.location.as_deref().and_then(|location| {
+        LocationName::parse(location)
+            .map_err(|message| errors.push(FieldError::new("location", message)))
+            .ok()
+    });
+    let cursor = query.cursor.as_deref().and_then(|cursor| {
+        StockCursor::decode(cursor)
+            .ok_or_else(|| errors.push(not_a_cursor()))
+            .ok()
+    });
+    let (Some(limit), true) = (limit, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let mut rows: Vec<StockRow> = sqlx::query_as(
+        "SELECT s.sku, s.location, s.on_hand, s.reserved, s.on_hand - s.reserved AS available,
+                l.can_ship
+         FROM stock s JOIN locations l ON l.name = s.location
+         WHERE ($1::text IS NULL OR left(s.sku, length($1)) = $1)
+           AND ($2::text IS NULL OR s.location = $2)
+           AND ($3::text IS NULL OR (s.sku, s.location) > ($3, $4))
+         ORDER BY s.sku, s.location LIMIT $5",
+    )
+    .bind(prefix)
+    .bind(location.as_ref().map(LocationName::as_str))
+    .bind(cursor.as_ref().map(|c| c.sku.as_str()))
+    .bind(cursor.as_ref().map(|c| c.location.as_str()))
+    .bind(limit + 1)
+    .fetch_all(&api.pool)
+    .await?;
+    let next_cursor = next_page(&mut rows, limit).map(|last| {
+        StockCursor {
+            sku: last.sku.clone(),
+            location: last.location.clone(),
+        }
+        .encode()
+    });
+    Ok(ApiJson(StockPage {
+        items: rows,
+        next_cursor,
+    }))
+}
+
+/// SKUs whose available units over all locations are at or below their low-stock threshold, by SKU,
+/// paged by cursor (ops). SKUs without a threshold are never listed.
+#[utoipa::path(get, path = "/api/inventory/low-stock", tag = "inventory",
+    params(LowStockQuery),
+    responses(
+        (status = 200, body = LowStockPage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not ops or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid cursor or limit", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+async fn low_stock(
+    user: CurrentUser,
+    State(api): State<Api>,
+    ApiQuery(query): ApiQuery<LowStockQuery>,
+) -> Result<ApiJson<LowStockPage>, Problem> {
+    user.require(Role::Ops)?;
+    let mut errors = Vec::new();
+    let limit = page_size(query.limit, &mut errors);
+    let after = query
+        .cursor
+        .as_deref()
+        .and_then(|cursor| collect(parse_sku(cursor).map_err(|_| not_a_cursor()), &mut errors));
+    let (Some(limit), true) = (limit, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let mut rows: Vec<LowStock> = sqlx::query_as(
+        "SELECT k.sku, COALESCE(sum(s.on_hand - s.reserved), 0)::bigint AS available,
+                k.low_stock_threshold AS threshold
+         FROM skus k LEFT JOIN stock s ON s.sku = k.sku
+         WHERE k.low_stock_threshold IS NOT NULL AND ($1::text IS NULL OR k.sku > $1)
+         GROUP BY k.sku
+         HAVING COALESCE(sum(s.on_hand - s.reserved), 0) <= k.low_stock_threshold
+         ORDER BY k.sku LIMIT $2",
+    )
+    .bind(after.as_ref().map(Sku::as_str))
+    .bind(limit + 1)
+    .fetch_all(&api.pool)
+    .await?;
+    let next_cursor = next_page(&mut rows, limit).map(|last| last.sku.clone());
+    Ok(ApiJson(LowStockPage {
+        items: rows,
+        next_cursor,
+    }))
+}
+
+/// Where a page of stock rows continues: after this SKU at this location. Written `SKU@namespace/name`,
+/// which needs no escaping in a query string; clients pass it back unchanged.
+struct StockCursor {
+    sku: String,
+    location: String,
+}
+
+impl StockCursor {
+    fn encode(&self) -> String {
+        format!("{}@{}", self.sku, self.location)
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (sku, location) = text.split_once('@')?;
+        let sku = parse_sku(sku).ok()?;
+        let location = LocationName::parse(location).ok()?;
+        Some(Self {
+            sku: sku.to_string(),
+            location: location.as_str().to_owned(),
+        })
+    }
+}
+
+fn not_a_cursor() -> FieldError {
+    FieldError::new(
+        "cursor",
+        "not a cursor from this API; pass nextCursor from the previous page unchanged",
+    )
+}
+
+fn page_size(limit: Option<i64>, errors: &mut Vec<FieldError>) -> Option<i64> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Some(limit)
+    } else {
+        errors.push(FieldError::new(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
+        None
+    }
+}
+
+/// Keeps the first `limit` of `rows` (read with one more) and returns the last kept when more follow.
+fn next_page<T>(rows: &mut Vec<T>, limit: i64) -> Option<&T> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if more { rows.last() } else { None }
 }
 
 /// A SKU's stock at every location (ops).
