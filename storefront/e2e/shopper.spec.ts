@@ -174,3 +174,17 @@ test('in-store pickup: the shopper picks the store at checkout and the order say
   await expect(page.getByTestId('pickup-store')).toContainText('Northwind San Francisco');
   await expect(page.getByTestId('pickup-store')).toContainText('500 Market St');
 });
+
+test('the store locator finds stores by a place typed, with their hours', async ({ page }) => {
+  await page.goto(shop('/stores'));
+  await expect(page.getByRole('heading', { name: 'Northwind San Francisco' })).toBeVisible();
+  await page.getByLabel('City, postcode or store').fill('11201');
+  await page.getByRole('checkbox', { name: 'Offers in-store pickup' }).check();
+  await page.getByRole('button', { name: 'Find stores' }).click();
+  await expect(page).toHaveURL(/q=11201&pickup=true/);
+  await expect(page.getByRole('heading', { name: 'Northwind Brooklyn' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Northwind San Francisco' })).toHaveCount(0);
+  await expect(page.getByRole('main')).toContainText('In-store pickup available');
+  await expect(page.getByRole('main')).toContainText('Sunday: 11:00–17:00');
+  await expectAccessible(page, 'store search');
+});

@@ -100,7 +100,8 @@ export interface StoreView {
   contact: { email?: string | null; phone?: string | null };
   pickup: boolean;
   shipFromStore: boolean;
-  distanceKm: number;
+  /** Only when searching near a point (lat/lon). */
+  distanceKm?: number | null;
 }
 export interface CatalogShippingOption {
   code: string;

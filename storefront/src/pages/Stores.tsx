@@ -1,94 +1,129 @@
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
+import { useSearchParams } from 'react-router';
 import { api } from '../api/client';
 import type { StoreView } from '../api/types';
 import { ErrorMessage, Loading, PageTitle } from '../components/ui';
 import { useApi } from '../components/useApi';
 
-/** Places to search near; the API finds stores near a point (it has no geocoder), so names map to points. */
-export const PLACES: { name: string; lat: number; lon: number }[] = [
-  { name: 'San Francisco', lat: 37.7749, lon: -122.4194 },
-  { name: 'New York', lat: 40.7128, lon: -74.006 },
-  { name: 'Reno', lat: 39.5296, lon: -119.8138 },
-  { name: 'Berlin', lat: 52.52, lon: 13.405 },
-  { name: 'Paris', lat: 48.8566, lon: 2.3522 },
-];
+/** What the page searches for before the shopper types anything. */
+export const DEFAULT_PLACE = 'San Francisco';
+const RADII = [25, 100, 500, 5000, 20000];
+
+/**
+ * The store search the URL describes: a place typed (`q`: city, postcode, store name or street, matched
+ * against the stores' addresses; the API has no geocoder) or the browser's position (`lat`/`lon` with a
+ * radius), and whether only pickup stores are wanted.
+ */
+export function storeQuery(params: URLSearchParams): string {
+  const query = new URLSearchParams();
+  const lat = params.get('lat');
+  const lon = params.get('lon');
+  if (lat && lon) {
+    query.set('lat', lat);
+    query.set('lon', lon);
+    query.set('radiusKm', params.get('radiusKm') ?? '50');
+  } else {
+    query.set('q', params.get('q') ?? DEFAULT_PLACE);
+  }
+  if (params.get('pickup') === 'true') query.set('pickup', 'true');
+  return query.toString();
+}
 
 export default function Stores() {
-  const [point, setPoint] = useState({ label: PLACES[0].name, lat: PLACES[0].lat, lon: PLACES[0].lon });
-  const [radius, setRadius] = useState(500);
-  const [pickup, setPickup] = useState(false);
+  const [params, setParams] = useSearchParams();
+  const query = storeQuery(params);
+  const near = params.get('lat') && params.get('lon');
+  const place = near ? null : (params.get('q') ?? DEFAULT_PLACE);
   const [geoError, setGeoError] = useState<string | null>(null);
-  const stores = useApi(
-    (signal) =>
-      api<{ items: StoreView[] }>(
-        `/api/catalog/stores?lat=${point.lat}&lon=${point.lon}&radiusKm=${radius}${pickup ? '&pickup=true' : ''}`,
-        { signal, auth: false },
-      ),
-    [point.lat, point.lon, radius, pickup],
-  );
+  const [locating, setLocating] = useState(false);
+  const stores = useApi((signal) => api<{ items: StoreView[] }>(`/api/catalog/stores?${query}`, { signal, auth: false }), [query]);
+
+  const search = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const next = new URLSearchParams();
+    const q = String(form.get('q') ?? '').trim();
+    next.set('q', q || DEFAULT_PLACE);
+    if (form.get('pickup')) next.set('pickup', 'true');
+    setParams(next);
+  };
 
   const here = () => {
     setGeoError(null);
     if (!navigator.geolocation) {
-      setGeoError('This browser cannot tell where you are; choose a place instead.');
+      setGeoError('This browser cannot tell where you are; type a city or postcode instead.');
       return;
     }
+    setLocating(true);
     navigator.geolocation.getCurrentPosition(
-      (p) => setPoint({ label: 'your location', lat: p.coords.latitude, lon: p.coords.longitude }),
-      () => setGeoError('Your location is not available; choose a place instead.'),
+      (p) => {
+        setLocating(false);
+        const next = new URLSearchParams({ lat: p.coords.latitude.toFixed(4), lon: p.coords.longitude.toFixed(4), radiusKm: '50' });
+        if (params.get('pickup') === 'true') next.set('pickup', 'true');
+        setParams(next);
+      },
+      () => {
+        setLocating(false);
+        setGeoError('Your location is not available; type a city or postcode instead.');
+      },
     );
   };
 
   return (
     <>
       <PageTitle>Find a store</PageTitle>
-      <form className="filters inline-filters" onSubmit={(e) => e.preventDefault()} aria-label="Store search">
+      <form className="filters inline-filters" onSubmit={search} aria-label="Store search" key={query}>
         <label>
-          Near
-          <select
-            value={point.label}
-            onChange={(e) => {
-              const place = PLACES.find((p) => p.name === e.target.value);
-              if (place) setPoint({ label: place.name, lat: place.lat, lon: place.lon });
-            }}
-          >
-            {point.label === 'your location' && <option value="your location">Your location</option>}
-            {PLACES.map((p) => (
-              <option key={p.name} value={p.name}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Within
-          <select value={radius} onChange={(e) => setRadius(Number(e.target.value))}>
-            {[25, 100, 500, 5000, 20000].map((r) => (
-              <option key={r} value={r}>
-                {r} km
-              </option>
-            ))}
-          </select>
+          City, postcode or store
+          <input name="q" type="search" defaultValue={place ?? ''} maxLength={100} />
         </label>
         <label className="checkbox">
-          <input type="checkbox" checked={pickup} onChange={(e) => setPickup(e.target.checked)} />
+          <input type="checkbox" name="pickup" defaultChecked={params.get('pickup') === 'true'} />
           Offers in-store pickup
         </label>
-        <button type="button" onClick={here}>
-          Use my location
+        <button type="submit">Find stores</button>
+        <button type="button" className="secondary" onClick={here} disabled={locating}>
+          {locating ? 'Finding you…' : 'Use my location'}
         </button>
       </form>
+      {near && (
+        <div className="inline">
+          <label>
+            Within
+            <select
+              value={params.get('radiusKm') ?? '50'}
+              onChange={(e) => {
+                const next = new URLSearchParams(params);
+                next.set('radiusKm', e.target.value);
+                setParams(next);
+              }}
+            >
+              {RADII.map((r) => (
+                <option key={r} value={r}>
+                  {r} km of your location
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      )}
       {geoError && <p role="alert">{geoError}</p>}
       <ErrorMessage error={stores.error} />
       {stores.loading && !stores.data && <Loading />}
-      {stores.data && stores.data.items.length === 0 && <p role="status">No stores within {radius} km of {point.label}.</p>}
+      {stores.data && stores.data.items.length === 0 && (
+        <p role="status">
+          {near
+            ? `No stores within ${params.get('radiusKm') ?? '50'} km of your location.`
+            : `No stores match “${place}”. Try a city, a postcode or a store’s name.`}
+        </p>
+      )}
       <ul className="store-list">
         {(stores.data?.items ?? []).map((s) => (
           <li key={s.id} className="store">
             <h2>{s.displayName}</h2>
             <p>
-              {s.address.lines.join(', ')}, {s.address.city} {s.address.region ?? ''} {s.address.postalCode ?? ''} ·{' '}
-              {s.distanceKm.toFixed(1)} km away
+              {s.address.lines.join(', ')}, {s.address.city} {s.address.region ?? ''} {s.address.postalCode ?? ''}
+              {s.distanceKm != null && <> · {s.distanceKm.toFixed(1)} km away</>}
             </p>
             <p>
               {s.pickup ? 'In-store pickup available' : 'No pickup'}
