@@ -51,11 +51,19 @@ impl EventHandler for PaymentSaga {
             .execute(&mut *tx)
             .await?;
             queue(tx, order_id, TaskKind::Cancel).await?;
-        } else {
-            return Ok(());
         }
-        self.wake.notify_one();
         Ok(())
+    }
+
+    /// Wakes the worker for the task just committed (woken earlier, it could miss the task).
+    fn committed(&self, event: &IncomingEvent) {
+        let envelope = &event.envelope;
+        if envelope.is::<PaymentRequested>()
+            || envelope.is::<OrderConfirmed>()
+            || envelope.is::<OrderCancelled>()
+        {
+            self.wake.notify_one();
+        }
     }
 }
 

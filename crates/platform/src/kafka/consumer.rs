@@ -101,6 +101,11 @@ pub trait EventHandler: Send + Sync + 'static {
         event: &IncomingEvent,
         tx: &mut PgConnection,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Called once the transaction `handle` wrote through has committed (not after a duplicate or a
+    /// failure). The place to wake in-process workers for rows `handle` wrote: woken from `handle`, a
+    /// worker can look before the commit, find nothing, and sleep until its next poll.
+    fn committed(&self, _event: &IncomingEvent) {}
 }
 
 /// What became of one message.
@@ -406,6 +411,7 @@ impl<H: EventHandler> Consumer<H> {
         }
         self.handler.handle(event, &mut tx).await?;
         tx.commit().await?;
+        self.handler.committed(event);
         Ok(Outcome::Processed)
     }
 
