@@ -139,12 +139,17 @@ function ProductView({
         </p>
         <PageTitle>{product.title}</PageTitle>
         {product.brand && <p className="brand">{product.brand}</p>}
-        {summary.data && (
-          <p className="rating-line">
-            {summary.data.average != null && <Stars rating={summary.data.average} label="" />}{' '}
-            <a href="#reviews">{ratingText(summary.data)}</a>
-          </p>
-        )}
+        {/* The line keeps its height while the rating loads, so the price below does not move. */}
+        <p className="rating-line">
+          {summary.data ? (
+            <>
+              {summary.data.average != null && <Stars rating={summary.data.average} label="" />}{' '}
+              <a href="#reviews">{ratingText(summary.data)}</a>
+            </>
+          ) : (
+            '\u00a0'
+          )}
+        </p>
         <p className="product-price" data-testid="price">
           <Price price={price} />
         </p>
