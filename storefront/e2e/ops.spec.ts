@@ -140,6 +140,7 @@ test.describe('a day in the ops console', () => {
     await panel.getByLabel('Reason for the threshold').fill('e2e: reorder point');
     await panel.getByRole('button', { name: 'Save threshold' }).click();
     await expect(lowStock).toContainText('SS-S-RED');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, 'ops-stock', info);
 
     // The catalog, read-only, beside it.

@@ -1,8 +1,18 @@
 // What the ops console reads from the public API, one function per question, so that each page says what it
 // shows and not how the API happens to offer it.
 import { api } from '../api/client';
-import type { Adjustment, Order, OrderPage, OrderState, ProductDetail, ProductPage, SkuStock } from '../api/types';
-import type { AuditPage, AuditRow, ModerationQueue, StaffProductPage, StaffReviewPage, StockLocation } from './types';
+import type { Adjustment, Order, OrderPage, OrderState, SkuStock } from '../api/types';
+import type {
+  AuditPage,
+  AuditRow,
+  LowStock,
+  LowStockPage,
+  ModerationQueue,
+  StaffProductPage,
+  StaffReviewPage,
+  StockLevelPage,
+  StockLocation,
+} from './types';
 
 const q = encodeURIComponent;
 
@@ -36,23 +46,6 @@ export function orderAction(id: string, step: 'pack' | 'ship' | 'deliver' | 'can
 // ---------------------------------------------------------------------------------------------------------
 // Catalog and stock
 
-/** Every product of the catalog with its variants (every page of the listing, then each product). */
-export async function catalogProducts(signal: AbortSignal): Promise<ProductDetail[]> {
-  const products: ProductDetail[] = [];
-  let cursor: string | null | undefined;
-  do {
-    const page: ProductPage = await api<ProductPage>(
-      `/api/catalog/products?limit=100${cursor ? `&cursor=${q(cursor)}` : ''}`,
-      { signal },
-    );
-    products.push(
-      ...(await Promise.all(page.items.map((p) => api<ProductDetail>(`/api/catalog/products/${q(p.slug)}`, { signal })))),
-    );
-    cursor = page.nextCursor;
-  } while (cursor);
-  return products;
-}
-
 /** A page of every product whatever its lifecycle, with the resource it came from (staff). */
 export function staffProducts(lifecycle: string | null, cursor: string | null, signal?: AbortSignal) {
   const params = new URLSearchParams({ limit: '100' });
@@ -61,23 +54,54 @@ export function staffProducts(lifecycle: string | null, cursor: string | null, s
   return api<StaffProductPage>(`/api/catalog/staff/products?${params}`, { signal });
 }
 
-export interface StockRow {
-  sku: string;
-  /** The catalog's product of this SKU, if the catalog sells it. */
-  product?: ProductDetail;
-  stock: SkuStock;
+export interface StockFilters {
+  /** Only SKUs starting with this (literally). */
+  skuPrefix?: string;
+  /** Only this location, `namespace/name`. */
+  location?: string;
 }
 
-/** Stock of every SKU the catalog sells: the inventory API has no list of SKUs yet. */
-export async function stockRows(signal: AbortSignal): Promise<StockRow[]> {
-  const products = await catalogProducts(signal);
-  const skus = products.flatMap((product) => product.variants.map((v) => ({ sku: v.sku, product })));
-  const stock = await Promise.all(skus.map((s) => api<SkuStock>(`/api/inventory/stock/${q(s.sku)}`, { signal })));
-  return skus.map((s, i) => ({ ...s, stock: stock[i] }));
+/** A page of stock per SKU and location, by SKU then location (ops). */
+export function stockLevels(filters: StockFilters, cursor: string | null, signal?: AbortSignal) {
+  const params = new URLSearchParams({ limit: '200' });
+  if (filters.skuPrefix) params.set('skuPrefix', filters.skuPrefix);
+  if (filters.location) params.set('location', filters.location);
+  if (cursor) params.set('cursor', cursor);
+  return api<StockLevelPage>(`/api/inventory/stock?${params}`, { signal });
 }
 
-export function isLow(stock: SkuStock): boolean {
-  return stock.lowStockThreshold != null && stock.available <= stock.lowStockThreshold;
+/** Every SKU at or below its low-stock threshold (all pages; the list is short by nature). */
+export async function lowStock(signal: AbortSignal): Promise<LowStock[]> {
+  const all: LowStock[] = [];
+  let cursor: string | null | undefined;
+  do {
+    const page: LowStockPage = await api<LowStockPage>(
+      `/api/inventory/low-stock?limit=200${cursor ? `&cursor=${q(cursor)}` : ''}`,
+      { signal },
+    );
+    all.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return all;
+}
+
+/** One SKU's stock at every location, with its low-stock threshold. */
+export const skuStock = (sku: string, signal: AbortSignal) => api<SkuStock>(`/api/inventory/stock/${q(sku)}`, { signal });
+
+/** Product titles by SKU, from the staff catalog (every lifecycle); empty if it cannot be read. */
+export async function titlesBySku(signal: AbortSignal): Promise<Record<string, string>> {
+  const titles: Record<string, string> = {};
+  let cursor: string | null | undefined;
+  try {
+    do {
+      const page = await staffProducts(null, cursor ?? null, signal);
+      for (const p of page.items) for (const sku of p.skus) titles[sku] = p.title;
+      cursor = page.nextCursor;
+    } while (cursor);
+  } catch {
+    // Titles only help reading the stock list; the stock stands without them.
+  }
+  return titles;
 }
 
 /** The latest audited stock and threshold changes of a SKU, newest first. */
