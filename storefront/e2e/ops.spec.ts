@@ -59,7 +59,7 @@ test.describe('a day in the ops console', () => {
     ops = { ...hired, session: await signIn(hired.email, PASSWORD) };
   });
 
-  test('ops packs and ships an order that appears in the live list without a reload', async ({ browser }, info) => {
+  test('ops packs and ships an order that appears in the live list without a reload', async ({ browser }) => {
     const page = await pageAs(browser, ops.session);
     await page.goto(shop('/ops'));
     await expect(page.getByRole('heading', { name: 'Orders', exact: true })).toBeVisible();
@@ -97,7 +97,6 @@ test.describe('a day in the ops console', () => {
     await toShip.getByRole('button', { name: `Ship ${number}` }).click();
     const toDeliver = page.getByRole('region', { name: /^To deliver/ }).getByTestId(`ops-order-${number}`);
     await expect(toDeliver).toContainText(`DHL JD${run}`);
-    await screenshot(page, 'ops-orders-live', info);
 
     const order = await apiCall<{ state: string; carrier: string; trackingNumber: string }>(`/api/orders/${placed.id}`, {
       token: shopper.session.accessToken,
