@@ -1,4 +1,4 @@
-import { screen, within } from '@testing-library/react';
+import { fireEvent, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { setSession } from '../api/client';
@@ -79,6 +79,29 @@ describe('the audit trail', () => {
     for (const c of asked) {
       expect(Object.fromEntries(c.url.searchParams)).toEqual({ limit: '50', actor: 'u-42', action: 'order.ship', outcome: 'refused' });
     }
+  });
+
+  it('asks for a time range in RFC 3339 from the browser’s local times, and keeps the filters in the URL', async () => {
+    const calls = fakeApi({
+      ...signedInAs(['admin']),
+      'GET /api/order/audit': () => ok({ items: [] }),
+      'GET /api/inventory/audit': () => ok({ items: [] }),
+      'GET /api/identity/audit': () => ok({ items: [] }),
+      'GET /api/review/audit': () => ok({ items: [] }),
+    });
+    renderOps('/ops/audit');
+    await screen.findByText('No recorded action matches.');
+    await userEvent.selectOptions(screen.getByLabelText('Component'), 'inventory');
+    fireEvent.change(screen.getByLabelText('From'), { target: { value: '2026-12-01T06:00' } });
+    fireEvent.change(screen.getByLabelText('Until'), { target: { value: '2026-12-01T07:30' } });
+    const before = calls.length;
+    await userEvent.click(screen.getByRole('button', { name: 'Apply filters' }));
+    await screen.findByText('No recorded action matches.');
+    const asked = calls.slice(before).filter((c) => c.url.pathname.endsWith('/audit'));
+    expect(asked.map((c) => c.url.pathname)).toEqual(['/api/inventory/audit']);
+    expect(asked[0].url.searchParams.get('since')).toBe(new Date('2026-12-01T06:00').toISOString());
+    expect(asked[0].url.searchParams.get('until')).toBe(new Date('2026-12-01T07:30').toISOString());
+    expect(screen.getByLabelText('From')).toHaveValue('2026-12-01T06:00');
   });
 
   it('says so when a component’s trail cannot be read, instead of showing a partial trail as complete', async () => {
