@@ -44,6 +44,22 @@ async function pageAs(browser: Browser, who: Session, viewport = { width: 1280, 
 
 const ADDRESS = { name: 'Ola Ops', line1: '1 Market St', city: 'San Francisco', region: 'CA', postalCode: '94105', country: 'US' };
 
+async function placeOrder(shopper: Session, key: string): Promise<{ id: string; number: string }> {
+  const answer = await fetch(shop('/api/checkout'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${shopper.accessToken}`, 'idempotency-key': key },
+    body: JSON.stringify({
+      lines: [{ sku: 'TR-43-BLU', quantity: 1 }],
+      currency: 'USD',
+      shippingAddress: ADDRESS,
+      shippingMethod: 'standard',
+      paymentToken: 'tok_visa',
+    }),
+  });
+  expect(answer.status, await answer.clone().text()).toBe(202);
+  return (await answer.json()) as { id: string; number: string };
+}
+
 let admin: Session;
 let ops: Staff;
 const run = Date.now().toString(36);
@@ -59,31 +75,16 @@ test.describe('a day in the ops console', () => {
     ops = { ...hired, session: await signIn(hired.email, PASSWORD) };
   });
 
-  test('ops packs and ships an order that appears in the live list without a reload', async ({ browser }) => {
+  test('ops packs and ships an order that appears in the live list without a reload, and cancels another for the shopper', async ({ browser }) => {
     const page = await pageAs(browser, ops.session);
     await page.goto(shop('/ops'));
     await expect(page.getByRole('heading', { name: 'Orders', exact: true })).toBeVisible();
     await expect(page.getByTestId('live-bar')).toContainText(/last updated at/);
 
-    // A shopper orders while the list is open.
+    // A shopper orders twice while the list is open.
     const shopper = await register('Buyer');
-    const answer = await fetch(shop('/api/checkout'), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${shopper.session.accessToken}`,
-        'idempotency-key': `ops-e2e-${run}`,
-      },
-      body: JSON.stringify({
-        lines: [{ sku: 'TR-43-BLU', quantity: 1 }],
-        currency: 'USD',
-        shippingAddress: ADDRESS,
-        shippingMethod: 'standard',
-        paymentToken: 'tok_visa',
-      }),
-    });
-    expect(answer.status, await answer.clone().text()).toBe(202);
-    const placed = (await answer.json()) as { id: string; number: string };
+    const placed = await placeOrder(shopper.session, `ops-e2e-${run}-1`);
+    const second = await placeOrder(shopper.session, `ops-e2e-${run}-2`);
     const number = placed.number;
     const toPack = page.getByRole('region', { name: /^To pack/ });
     const row = page.getByTestId(`ops-order-${number}`);
@@ -102,6 +103,13 @@ test.describe('a day in the ops console', () => {
       token: shopper.session.accessToken,
     });
     expect([order.state, order.carrier, order.trackingNumber]).toEqual(['shipped', 'DHL', `JD${run}`]);
+
+    // The second one is cancelled on the shopper's behalf, after a confirmation.
+    await toPack.getByRole('button', { name: `Cancel ${second.number}…` }).click();
+    await page.getByRole('button', { name: `Yes, cancel ${second.number}` }).click();
+    await expect(page.getByRole('region', { name: /^Cancelled/ }).getByTestId(`ops-order-${second.number}`)).toContainText(
+      'requested by staff',
+    );
     await page.context().close();
   });
 
@@ -206,6 +214,7 @@ test.describe('a day in the ops console', () => {
     await expect(table.getByTestId('audit-order.pack')).toContainText('confirmed → packed');
     await expect(table.getByTestId('audit-stock.adjust')).toContainText('SS-S-RED');
     await expect(table.getByTestId('audit-review.hide')).toContainText('Advertising another shop');
+    await expect(table.getByTestId('audit-order.cancel')).toContainText('state:confirmed → cancelled');
     // Only the ops account's rows: the admin's own grant of the role is not among them.
     await expect(table.getByTestId('audit-role.grant')).toHaveCount(0);
     await expectAccessible(page, 'audit trail');
