@@ -32,6 +32,8 @@ export interface ProductSummary {
   image?: Image | null;
   price?: Money | null;
   pricesFrom: Money[];
+  /** The product's published reviews, from the review component's events; absent without any. */
+  rating?: { average: number; count: number } | null;
 }
 export interface ProductPage {
   items: ProductSummary[];
@@ -312,6 +314,10 @@ export interface WishlistItem {
   savedPrice?: Money | null;
   currentPrice?: Money | null;
   priceDropped: boolean;
+  /** Inventory last announced the SKU out of stock. */
+  outOfStock?: boolean;
+  /** Out of stock while saved (or when saved), in stock again now. */
+  backInStock?: boolean;
   addedAt: string;
 }
 export interface WishlistView {

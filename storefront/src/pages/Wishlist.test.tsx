@@ -29,6 +29,8 @@ const items = [
   item('OLD-1', { productSlug: 'old-boot', productTitle: 'Old Boot', productStatus: 'archived', available: false }),
   item('GONE-1', { productSlug: 'gone', productTitle: 'Gone Hat', productStatus: 'removed', available: false }),
   item('TR-44-RED', { variantRemoved: true, available: false }),
+  item('SS-L-RED', { productSlug: 'storm-shell', productTitle: 'Storm Shell', outOfStock: true, available: false }),
+  item('SS-M-RED', { productSlug: 'storm-shell', productTitle: 'Storm Shell', backInStock: true }),
 ];
 
 const me = () => ok({ id: 'u1', email: 'sam@example.com', name: 'Sam', roles: ['customer'], createdAt: '2026-11-01T00:00:00Z' });
@@ -44,7 +46,7 @@ function signIn() {
 }
 
 describe('the wishlist page', () => {
-  it('shows price drops and what became of products no longer sold, which cannot be moved to the cart', async () => {
+  it('shows price drops, stock news and what became of products no longer sold, which cannot be moved to the cart', async () => {
     signIn();
     fakeApi({ 'GET /api/users/me': me, 'GET /api/cart': noCart, 'GET /api/wishlist': () => ok({ items }) });
     renderAt('/wishlist', '/wishlist', <Wishlist />);
@@ -59,6 +61,12 @@ describe('the wishlist page', () => {
     expect(archived.queryByRole('link', { name: 'Old Boot' })).not.toBeInTheDocument();
     expect(within(screen.getByTestId('wish-GONE-1')).getByText('Removed from the shop')).toBeInTheDocument();
     expect(within(screen.getByTestId('wish-TR-44-RED')).getByText('This variant is no longer offered')).toBeInTheDocument();
+    const soldOut = within(screen.getByTestId('wish-SS-L-RED'));
+    expect(soldOut.getByText('Out of stock')).toBeInTheDocument();
+    expect(soldOut.queryByRole('button', { name: /Move to cart/ })).not.toBeInTheDocument();
+    const back = within(screen.getByTestId('wish-SS-M-RED'));
+    expect(back.getByText('Back in stock')).toBeInTheDocument();
+    expect(back.getByRole('button', { name: /Move to cart/ })).toBeEnabled();
   });
 
   it('moves an item to the cart, and shows the cart’s refusal instead of losing it', async () => {

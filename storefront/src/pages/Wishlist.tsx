@@ -18,6 +18,7 @@ export function unavailableReason(item: WishlistItem, currency: string): string 
   if (item.productStatus === 'archived') return 'No longer sold';
   if (item.productStatus !== 'active') return 'Not on sale yet';
   if (item.variantRemoved) return 'This variant is no longer offered';
+  if (item.outOfStock) return 'Out of stock';
   if (!item.available) return `Not sold in ${currency}`;
   return null;
 }
@@ -46,6 +47,7 @@ function ItemDetails({ item, currency }: { item: WishlistItem; currency: string 
           <MoneyText money={item.currentPrice} />
         </span>
       )}
+      {item.backInStock && <span className="tag tag-drop">Back in stock</span>}
       {item.priceDropped && item.savedPrice && item.currentPrice && (
         <span className="tag tag-drop">
           Price dropped from <MoneyText money={item.savedPrice} /> to <MoneyText money={item.currentPrice} />
