@@ -42,6 +42,10 @@ pub trait Subject {
     }
 }
 
+/// The settings of a component that has none of its own (the catalog), for [`Subject::Config`].
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoSettings {}
+
 /// A running component (or several in one process) and the means to drive and observe it.
 pub struct Harness {
     pub env: TestEnv,

@@ -36,6 +36,6 @@ pub mod http;
 pub mod outbox;
 pub mod tokens;
 
-pub use component::{Harness, Subject};
+pub use component::{Harness, NoSettings, Subject};
 pub use env::{PATIENCE, TestEnv, eventually, wait_for};
 pub use http::Answer;

@@ -1,29 +1,28 @@
-//! The identity component started in-process against real PostgreSQL, driven through its HTTP router.
+//! The identity suite's adapter to the shared harness (`bazaar_testkit`): the identity component started
+//! in-process against real PostgreSQL, driven through its HTTP router (identity checks its own tokens, so
+//! it needs no test issuer), with the calls its tests make.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use base64::Engine as _;
 use bazaar_identity::IdentityConfig;
 use bazaar_platform::auth::{AuthConfig, Claims, TokenSigner, Verifier};
-use bazaar_platform::component::{Context, Settings};
+use bazaar_platform::component::{ComponentSpec, Context, Settings};
 use bazaar_platform::config::KafkaConfig;
 use bazaar_platform::db;
-use bazaar_platform::http::{self, Scaffold};
+use bazaar_platform::http;
 use bazaar_platform::kafka::{Kafka, Outbox};
 use bazaar_platform::metrics::Metrics;
-use bazaar_testkit::TestEnv;
+pub use bazaar_testkit::Answer as Reply;
+use bazaar_testkit::{Subject, TestEnv};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 
 /// A strong-enough password for the tests' accounts.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -31,15 +30,29 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// The address requests come from unless a test says otherwise.
 pub const CLIENT: &str = "203.0.113.10";
 
-/// Test settings: the defaults, except cheap Argon2 parameters (these tests are about behavior, not
-/// hashing cost) and no clock leeway, so that expiry is exact.
-pub fn config() -> IdentityConfig {
-    IdentityConfig {
-        argon2_memory_kib: 1024,
-        argon2_iterations: 1,
-        leeway_secs: 0,
-        ..IdentityConfig::default()
+/// The identity component, as the harness's subject. Its test settings: clap's defaults, except cheap
+/// Argon2 parameters (these tests are about behavior, not hashing cost) and no clock leeway, so that expiry
+/// is exact.
+pub struct IdentityComponent;
+
+impl Subject for IdentityComponent {
+    type Config = IdentityConfig;
+    fn spec() -> &'static ComponentSpec {
+        &bazaar_identity::COMPONENT
     }
+    fn test_config(defaults: IdentityConfig) -> IdentityConfig {
+        IdentityConfig {
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            leeway_secs: 0,
+            ..defaults
+        }
+    }
+}
+
+/// The suite's settings ([`IdentityComponent::test_config`]).
+pub fn config() -> IdentityConfig {
+    IdentityComponent::config()
 }
 
 pub struct Identity {
@@ -48,39 +61,6 @@ pub struct Identity {
     pub app: Router,
     pub config: IdentityConfig,
     context: Context,
-}
-
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    /// The field errors of a problem document, as (field, message) pairs.
-    pub fn field_errors(&self) -> Vec<(String, String)> {
-        self.body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .map(|e| {
-                        (
-                            e["field"].as_str().unwrap_or_default().to_owned(),
-                            e["message"].as_str().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    pub fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
 }
 
 impl Identity {
@@ -140,14 +120,11 @@ impl Identity {
             .await
             .expect("identity starts");
         let (router, _openapi) = running.router.split_for_parts();
-        http::app(
+        bazaar_testkit::http::scaffold_with(
             router,
-            Scaffold {
-                metrics: context.metrics.clone(),
-                dependencies: Vec::new(),
-                verifier: context.verifier.clone(),
-                body_limit: 1024 * 1024,
-            },
+            1024 * 1024,
+            context.metrics.clone(),
+            context.verifier.clone(),
         )
     }
 
@@ -177,40 +154,9 @@ impl Identity {
         peer: &str,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let body = match body {
-            Some(body) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(body.to_string())
-            }
-            None => Body::empty(),
-        };
-        let mut request = request.body(body).expect("request");
-        let peer: SocketAddr = SocketAddr::new(peer.parse().expect("peer ip"), 50_000);
-        request.extensions_mut().insert(ConnectInfo(peer));
-        let response = app.clone().oneshot(request).await.expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        let request = bazaar_testkit::http::request(method, path, token, headers, body.as_ref());
+        let response = bazaar_testkit::http::oneshot(app, request, Some(peer)).await;
+        Reply::read(response).await
     }
 
     pub async fn request(
