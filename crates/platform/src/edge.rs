@@ -11,6 +11,8 @@
 //! - **CORS.** Browsers on the origins of `BAZAAR_CORS_ORIGINS` (none by default) may call the API with
 //!   credentials; preflights are answered here and cached by the browser for `BAZAAR_CORS_MAX_AGE_SECS`.
 
+use std::convert::Infallible;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -18,8 +20,9 @@ use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::future::{BoxFuture, Either, Ready, ready};
+use tower::{Layer, Service};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::problem::{FieldError, Problem};
@@ -28,28 +31,85 @@ use crate::problem::{FieldError, Problem};
 const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
 
 /// Refuses requests that carry a NUL character in the path, the query string or a JSON body (see the
-/// module docs). A JSON body is read here (within the scaffold's body limit) and handed on unchanged.
-pub async fn refuse_nul(request: Request, next: Next) -> Response {
-    let uri = request.uri();
+/// module docs), as middleware: `Router::new().layer(RefuseNulLayer)`, inside `DefaultBodyLimit`, whose
+/// limit it honours. A JSON body is read here and handed on unchanged.
+///
+/// A plain tower layer rather than `axum::middleware::from_fn`, which clones and boxes the inner service
+/// and boxes a future for every request: a request without a JSON body (every read) goes straight to the
+/// inner service, with no allocation here.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefuseNulLayer;
+
+impl<S> Layer<S> for RefuseNulLayer {
+    type Service = RefuseNul<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RefuseNul { inner }
+    }
+}
+
+/// The service of [`RefuseNulLayer`].
+#[derive(Debug, Clone)]
+pub struct RefuseNul<S> {
+    inner: S,
+}
+
+type Answer = Result<Response, Infallible>;
+
+impl<S> Service<Request> for RefuseNul<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Answer>, Either<S::Future, BoxFuture<'static, Answer>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if let Some(refusal) = uri_refusal(request.uri()) {
+            return Either::Left(ready(Ok(refusal.into_response())));
+        }
+        if !is_json(&request) {
+            return Either::Right(Either::Left(self.inner.call(request)));
+        }
+        // The service made ready is the one to call; a clone takes its place for the next request.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        Either::Right(Either::Right(Box::pin(async move {
+            match screen_json_body(request).await {
+                Ok(request) => inner.call(request).await,
+                Err(refusal) => Ok(refusal),
+            }
+        })))
+    }
+}
+
+/// The answer to a `%00` in the path or the query string, if there is one.
+fn uri_refusal(uri: &axum::http::Uri) -> Option<Problem> {
     if has_encoded_nul(uri.path()) {
-        return Problem::new(
+        return Some(Problem::new(
             StatusCode::BAD_REQUEST,
             "invalid-path",
             format!("The path {NUL_MESSAGE} (%00)."),
-        )
-        .into_response();
+        ));
     }
     if uri.query().is_some_and(has_encoded_nul) {
-        return Problem::new(
+        return Some(Problem::new(
             StatusCode::BAD_REQUEST,
             "invalid-query",
             format!("The query string {NUL_MESSAGE} (%00)."),
-        )
-        .into_response();
+        ));
     }
-    if !is_json(&request) {
-        return next.run(request).await;
-    }
+    None
+}
+
+/// Reads a JSON request's body (within the body limit) and refuses a top-level array or a NUL escape;
+/// otherwise the same request, its body read into memory.
+async fn screen_json_body(request: Request) -> Result<Request, Response> {
     let (parts, body) = request.into_parts();
     // The `Bytes` extractor honours the scaffold's body limit (`DefaultBodyLimit`), like every extractor.
     let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), &()).await {
@@ -60,16 +120,18 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
             } else {
                 "malformed-body"
             };
-            return Problem::new(rejection.status(), kind, rejection.body_text()).into_response();
+            return Err(
+                Problem::new(rejection.status(), kind, rejection.body_text()).into_response(),
+            );
         }
     };
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Problem::new(
+        return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-body",
             "The body must be a JSON object, not an array.",
         )
-        .into_response();
+        .into_response());
     }
     if has_escaped_nul(&bytes) {
         // Only now is the body parsed here, to name the fields; a body that does not parse is left to the
@@ -78,20 +140,19 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
             let mut errors = Vec::new();
             nul_fields(&value, &mut String::new(), &mut errors);
             if !errors.is_empty() {
-                return Problem::validation(errors).into_response();
+                return Err(Problem::validation(errors).into_response());
             }
         }
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 fn is_json(request: &Request) -> bool {
     request
         .headers()
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
+        .map(HeaderValue::as_bytes)
+        .is_some_and(|v| v.windows(4).any(|w| w.eq_ignore_ascii_case(b"json")))
 }
 
 /// `%00` anywhere in a percent-encoded path or query string.

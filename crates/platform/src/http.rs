@@ -2,6 +2,7 @@
 //! route, request ids, trace context, body limits, edge validation ([`crate::edge`]), problem+json for every
 //! error, graceful shutdown.
 
+use std::convert::Infallible;
 use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +10,6 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -18,7 +18,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Verifier;
@@ -115,17 +117,19 @@ pub fn app(api: Router, scaffold: Scaffold) -> Router {
                 "This resource does not support that method.",
             )
         })
-        .layer(axum::Extension(scaffold.verifier.clone()))
-        // Edge validation (NUL characters) before any handler; inside the body limit, which it honours.
-        .layer(middleware::from_fn(crate::edge::refuse_nul))
-        .layer(DefaultBodyLimit::max(scaffold.body_limit))
-        .layer(middleware::from_fn_with_state(
-            scaffold.metrics.clone(),
-            record_red_metrics,
-        ))
+        // One layer for every route (axum clones a route's whole stack of layered services per request,
+        // one allocation per `Router::layer`), outermost first: RED metrics, the body limit, edge
+        // validation (NUL characters; inside the body limit, which it honours), the verifier.
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(RedMetricsLayer(scaffold.metrics.clone()))
+                .layer(DefaultBodyLimit::max(scaffold.body_limit))
+                .layer(crate::edge::RefuseNulLayer)
+                .layer(axum::Extension(scaffold.verifier.clone())),
+        )
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds))
                 .layer(TraceLayer::new_for_http().make_span_with(request_span))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| {
@@ -134,35 +138,127 @@ pub fn app(api: Router, scaffold: Scaffold) -> Router {
         )
 }
 
-/// Requests, errors (by status) and latency for every matched route.
-async fn record_red_metrics(
-    State(metrics): State<Metrics>,
-    request: Request,
-    next: Next,
-) -> Response {
-    // Unmatched paths share one label so that scanners cannot blow up the series count.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    metrics
-        .http_duration
-        .with_label_values(&[&method, &route])
-        .observe(started.elapsed().as_secs_f64());
-    metrics
-        .http_requests
-        .with_label_values(&[&method, &route, response.status().as_str()])
-        .inc();
-    if let Some(Shed(reason)) = response.extensions().get::<Shed>() {
-        metrics
-            .http_shed
-            .with_label_values(&[route.as_str(), reason])
-            .inc();
+/// Makes the `x-request-id` of a request that came without one: a random (version 4) UUID.
+///
+/// tower-http's `MakeRequestUuid` asks the operating system for the random bits of every id (a
+/// `getrandom` system call per request) and formats it through `to_string`; this draws them from a
+/// per-thread SplitMix64 generator seeded once from the operating system, and formats on the stack. Request
+/// ids are for correlating logs, not secrets: 122 well-mixed bits per id keep them unique, which is all
+/// they promise.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestIds;
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(random_bytes()).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        let text = id.hyphenated().encode_lower(&mut text);
+        axum::http::HeaderValue::from_str(text)
+            .ok()
+            .map(RequestId::new)
     }
-    response
+}
+
+/// 16 random bytes from this thread's generator (see [`RequestIds`]).
+fn random_bytes() -> [u8; 16] {
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(seed());
+    }
+    fn seed() -> u64 {
+        let mut seed = [0_u8; 8];
+        if getrandom::fill(&mut seed).is_err() {
+            // No OS randomness (never seen on Linux): the clock and this thread's stack address still
+            // differ between threads and processes.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let here = &seed as *const _ as usize;
+            #[allow(clippy::cast_possible_truncation)]
+            return (nanos as u64) ^ (here as u64).rotate_left(32);
+        }
+        u64::from_le_bytes(seed)
+    }
+    // SplitMix64 (Steele, Lea, Flood 2014): a Weyl sequence through a strong 64-bit mixer.
+    fn next(state: &std::cell::Cell<u64>) -> u64 {
+        let s = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        state.set(s);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    STATE.with(|state| {
+        let mut bytes = [0_u8; 16];
+        bytes[..8].copy_from_slice(&next(state).to_le_bytes());
+        bytes[8..].copy_from_slice(&next(state).to_le_bytes());
+        bytes
+    })
+}
+
+/// Requests, errors (by status) and latency for every matched route (a layer inside the router, where the
+/// matched route is known).
+#[derive(Clone)]
+struct RedMetricsLayer(Metrics);
+
+impl<S> tower::Layer<S> for RedMetricsLayer {
+    type Service = RedMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RedMetrics {
+            inner,
+            metrics: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct RedMetrics<S> {
+    inner: S,
+    metrics: Metrics,
+}
+
+impl<S> tower::Service<Request> for RedMetrics<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // Unmatched paths share one label so that scanners cannot blow up the series count. The matched
+        // path is shared (`Arc<str>`) and a standard method's name is static: no copy of either.
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let method = request.method().clone();
+        let metrics = self.metrics.clone();
+        let started = Instant::now();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+            let method = method.as_str();
+            metrics
+                .http_duration
+                .with_label_values(&[method, route])
+                .observe(started.elapsed().as_secs_f64());
+            metrics
+                .http_requests
+                .with_label_values(&[method, route, response.status().as_str()])
+                .inc();
+            if let Some(Shed(reason)) = response.extensions().get::<Shed>() {
+                metrics.http_shed.with_label_values(&[route, reason]).inc();
+            }
+            Ok(response)
+        })
+    }
 }
 
 async fn readyz(State(scaffold): State<Scaffold>) -> Response {
@@ -256,5 +352,40 @@ pub async fn serve(
             );
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_distinct_version_4_uuids() {
+        let request = axum::http::Request::new(());
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let id = RequestIds
+                .make_request_id(&request)
+                .expect("an id")
+                .into_header_value();
+            let id = id.to_str().expect("ascii").to_owned();
+            let uuid = uuid::Uuid::parse_str(&id).expect("a UUID");
+            assert_eq!(uuid.get_version_num(), 4, "{id}");
+            assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122, "{id}");
+            assert_eq!(id, uuid.hyphenated().to_string(), "lower-case, hyphenated");
+            assert!(seen.insert(id), "no id twice");
+        }
+        let other_thread = std::thread::spawn(move || {
+            RequestIds
+                .make_request_id(&axum::http::Request::new(()))
+                .expect("an id")
+                .into_header_value()
+        })
+        .join()
+        .expect("thread");
+        assert!(
+            !seen.contains(other_thread.to_str().expect("ascii")),
+            "threads draw from their own, differently seeded generators"
+        );
     }
 }
