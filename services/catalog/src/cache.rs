@@ -7,6 +7,9 @@
 //! invalidation. Entries also expire after a short TTL, which bounds staleness if events are delayed and
 //! lets time-dependent answers (promotion schedules) move on.
 //!
+//! Review's rating summaries change listings too: the same consumer records each one
+//! ([`crate::ratings::record`]) in its inbox transaction and then drops the cache.
+//!
 //! The invalidating consumer must see *every* catalog event in *every* replica, so each process uses its
 //! own consumer group ([`consumer_name`] carries a fresh id). The platform consumer records each event in
 //! the inbox under that name; [`sweep_old_inbox_rows`] deletes the rows of earlier processes at start.
@@ -17,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use bazaar_contracts::review::RatingSummaryChanged;
 use bazaar_platform::kafka::{EventHandler, HandlerError, IncomingEvent};
 use sqlx::{PgConnection, PgPool};
 
@@ -180,9 +184,15 @@ impl EventHandler for Invalidate {
     async fn handle(
         &self,
         event: &IncomingEvent,
-        _tx: &mut PgConnection,
+        tx: &mut PgConnection,
     ) -> Result<(), HandlerError> {
-        if event.envelope.event_type().starts_with("catalog.") {
+        if event.envelope.is::<RatingSummaryChanged>() {
+            let summary: RatingSummaryChanged = event.envelope.decode()?;
+            if crate::ratings::record(tx, &summary).await? {
+                tracing::debug!(slug = summary.product_slug, "rating changed; cache dropped");
+                self.cache.invalidate();
+            }
+        } else if event.envelope.event_type().starts_with("catalog.") {
             tracing::debug!(
                 event_type = event.envelope.event_type(),
                 "catalog changed; cache dropped"

@@ -10,6 +10,7 @@
 //!   catalog events invalidate.
 //! - [`redemptions`]: promotion uses reserved when a checkout is priced and confirmed or given back by
 //!   order events, so usage limits hold exactly.
+//! - [`ratings`]: each product's rating summary from review's events, for sorting and filtering by rating.
 //! - [`seed`]: a small realistic shop, loaded through [`write`].
 //!
 //! Its schema's migrations live in `migrations/catalog/`; it touches no other component's schema.
@@ -17,6 +18,7 @@
 pub mod cache;
 pub mod model;
 pub mod pricing;
+pub mod ratings;
 mod read;
 pub mod redemptions;
 pub mod routes;
@@ -42,10 +44,11 @@ async fn start(context: Context) -> Result<Running, BoxError> {
     // Every replica must see every catalog event to invalidate its own cache, so each process joins its
     // own consumer group: the name carries a fresh id. (Consumers sharing a group would split the
     // partitions between them, and most replicas would never hear of most changes.)
+    // It also records review's rating summaries before dropping the cache (see `ratings`).
     let consumer_name = cache::consumer_name();
     let consumer = Consumer::new(
         &consumer_name,
-        &[Topic::CATALOG],
+        &[Topic::CATALOG, Topic::REVIEW],
         cache::Invalidate::new(state.cache.clone()),
         context.db.clone(),
         &context.kafka,

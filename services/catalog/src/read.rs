@@ -185,6 +185,8 @@ pub enum Sort {
     PriceAsc,
     /// Highest price in `currency` first.
     PriceDesc,
+    /// Best average rating first (more reviews first among equals); products without reviews last.
+    Rating,
 }
 
 impl Sort {
@@ -224,6 +226,11 @@ pub enum CursorKey {
         p: i64,
         id: Uuid,
     },
+    Rating {
+        a: f64,
+        n: i32,
+        id: Uuid,
+    },
     /// The staff view's order: by resource.
     Resource {
         ns: String,
@@ -254,6 +261,8 @@ pub struct ProductFilter {
     pub max_price: Option<i64>,
     /// Attribute or variant option names, each with the values any of which a product must have.
     pub attributes: Vec<(String, Vec<String>)>,
+    /// Lowest average rating (products without reviews have none).
+    pub min_rating: Option<f64>,
     pub sort: Sort,
     pub after: Option<CursorKey>,
     pub limit: i64,
@@ -285,6 +294,12 @@ pub struct ListedRow {
     pub min_prices: Json<BTreeMap<String, i64>>,
     pub title_key: String,
     pub rank: f32,
+    /// The average rating; absent without reviews.
+    pub rating_average: Option<f64>,
+    /// Published reviews (0 without).
+    pub rating_count: i32,
+    /// The rating sort's key: the average, 0 without reviews.
+    pub rating_key: f64,
 }
 
 /// `FROM products p` with the price join and every filter of `filter` (not the cursor): the rows a listing
@@ -300,7 +315,7 @@ fn push_from_where(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter) {
         q.push(" product_prices pp ON pp.product_id = p.id AND pp.currency = ");
         q.push_bind(currency.clone());
     }
-    q.push(" WHERE p.lifecycle = 'Active'");
+    q.push(" LEFT JOIN product_ratings r ON r.slug = p.slug WHERE p.lifecycle = 'Active'");
     if let Some(category) = &filter.category {
         q.push(" AND (p.category = ");
         q.push_bind(category.clone());
@@ -327,6 +342,10 @@ fn push_from_where(q: &mut QueryBuilder<Postgres>, filter: &ProductFilter) {
             q.push_bind(max);
         }
     }
+    if let Some(min) = filter.min_rating {
+        q.push(" AND r.average >= ");
+        q.push_bind(min);
+    }
     push_attribute_filters(q, &filter.attributes);
 }
 
@@ -348,9 +367,11 @@ pub async fn list_products(
 ) -> sqlx::Result<(Vec<ListedRow>, Option<CursorKey>)> {
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT id, created_at, slug, title, brand, category, featured, image, price, min_prices, title_key,
-                rank
+                rank, rating_average, rating_count, rating_key
          FROM (SELECT p.id, p.created_at, p.slug, p.title, p.brand, p.category, p.featured,
-                      p.spec -> 'images' -> 0 AS image, p.min_prices, lower(p.title) AS title_key, ",
+                      p.spec -> 'images' -> 0 AS image, p.min_prices, lower(p.title) AS title_key,
+                      r.average AS rating_average, coalesce(r.count, 0) AS rating_count,
+                      coalesce(r.average, 0) AS rating_key, ",
     );
     if filter.currency.is_some() {
         q.push("pp.min_minor AS price, ");
@@ -415,6 +436,15 @@ pub async fn list_products(
                 q.push_bind(*id);
                 q.push(")");
             }
+            CursorKey::Rating { a, n, id } => {
+                q.push(" AND (rating_key, rating_count, id) < (");
+                q.push_bind(*a);
+                q.push("::float8, ");
+                q.push_bind(*n);
+                q.push(", ");
+                q.push_bind(*id);
+                q.push(")");
+            }
             // The staff view's cursor; `cursor_fits` refuses it for a listing.
             CursorKey::Resource { .. } => {}
         }
@@ -427,6 +457,7 @@ pub async fn list_products(
         (Sort::Title, _) => " ORDER BY title_key, id",
         (Sort::PriceAsc, _) => " ORDER BY price, id",
         (Sort::PriceDesc, _) => " ORDER BY price DESC, id DESC",
+        (Sort::Rating, _) => " ORDER BY rating_key DESC, rating_count DESC, id DESC",
     });
     q.push(" LIMIT ");
     q.push_bind(filter.limit + 1);
@@ -467,6 +498,11 @@ fn cursor_for(filter: &ProductFilter, with_text: bool, row: &ListedRow) -> Curso
         (Sort::PriceDesc, _) => CursorKey::PriceDesc {
             c: currency,
             p: row.price.unwrap_or(0),
+            id,
+        },
+        (Sort::Rating, _) => CursorKey::Rating {
+            a: row.rating_key,
+            n: row.rating_count,
             id,
         },
     }
@@ -593,7 +629,8 @@ pub fn cursor_fits(
         (CursorKey::Relevance { .. }, Sort::Relevance, true)
         | (CursorKey::Featured { .. }, Sort::Relevance, false)
         | (CursorKey::Newest { .. }, Sort::Newest, _)
-        | (CursorKey::Title { .. }, Sort::Title, _) => true,
+        | (CursorKey::Title { .. }, Sort::Title, _)
+        | (CursorKey::Rating { .. }, Sort::Rating, _) => true,
         (CursorKey::PriceAsc { c, .. }, Sort::PriceAsc, _)
         | (CursorKey::PriceDesc { c, .. }, Sort::PriceDesc, _) => Some(c.as_str()) == currency,
         _ => false,

@@ -33,6 +33,8 @@ pub struct FacetQuery {
     /// Picked values, as in the listing: `color:black|blue;size:42`.
     #[param(max_length = 2000)]
     attributes: Option<String>,
+    /// Lowest average rating, 1 to 5, as in the listing.
+    min_rating: Option<String>,
 }
 
 /// One value of an attribute.
@@ -118,6 +120,7 @@ pub async fn list_facets(
             min_price: query.min_price.as_deref(),
             max_price: query.max_price.as_deref(),
             attributes: query.attributes.as_deref(),
+            min_rating: query.min_rating.as_deref(),
         },
         false,
         &mut errors,

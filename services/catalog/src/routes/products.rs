@@ -41,7 +41,11 @@ pub struct ProductQuery {
     /// are matched exactly as `GET /api/catalog/facets` lists them. At most 10 names of 20 values each.
     #[param(max_length = 2000)]
     attributes: Option<String>,
-    /// `relevance` (default), `newest`, `title`, `price_asc`, `price_desc`.
+    /// Lowest average rating from shoppers' reviews, 1 to 5 (e.g. `4` or `3.5`); products without reviews
+    /// drop out.
+    min_rating: Option<String>,
+    /// `relevance` (default), `newest`, `title`, `price_asc`, `price_desc`, `rating` (best average first,
+    /// then most reviewed; products without reviews last).
     sort: Option<String>,
     /// Page size, 1 to 100 (default 20).
     limit: Option<String>,
@@ -66,6 +70,18 @@ pub struct ProductSummary {
     pub price: Option<Money>,
     /// The cheapest variant's list price in each currency.
     pub prices_from: Vec<Money>,
+    /// Shoppers' published reviews; absent without any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<RatingSummary>,
+}
+
+/// A product's rating, from the review component.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingSummary {
+    /// Mean stars, 1 to 5, to two decimals.
+    pub average: f64,
+    /// Published reviews.
+    pub count: i32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -99,6 +115,13 @@ fn summary(row: read::ListedRow, currency: Option<&str>) -> ProductSummary {
         category: row.category,
         featured: row.featured,
         image: row.image.map(|image| image.0),
+        rating: row
+            .rating_average
+            .filter(|_| row.rating_count > 0)
+            .map(|average| RatingSummary {
+                average,
+                count: row.rating_count,
+            }),
     }
 }
 
@@ -111,6 +134,7 @@ pub(super) struct Filters<'a> {
     pub(super) min_price: Option<&'a str>,
     pub(super) max_price: Option<&'a str>,
     pub(super) attributes: Option<&'a str>,
+    pub(super) min_rating: Option<&'a str>,
 }
 
 /// Most names and values an `attributes` filter may hold, and its longest text.
@@ -222,6 +246,19 @@ pub(super) fn parse_filters(
             Vec::new()
         }
     };
+    let min_rating = query
+        .min_rating
+        .map(|text| match text.trim().parse::<f64>() {
+            Ok(n) if (1.0..=5.0).contains(&n) => Some(n),
+            _ => {
+                errors.push(FieldError::new(
+                    "minRating",
+                    "expected a number from 1 to 5, e.g. 4 or 3.5",
+                ));
+                None
+            }
+        })
+        .unwrap_or_default();
     ProductFilter {
         category,
         text,
@@ -230,6 +267,7 @@ pub(super) fn parse_filters(
         min_price: min_price.map(Money::minor),
         max_price: max_price.map(Money::minor),
         attributes,
+        min_rating,
         sort: Sort::Relevance,
         after: None,
         limit: 20,
@@ -244,6 +282,7 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
         "title" => Some(Sort::Title),
         "price_asc" => Some(Sort::PriceAsc),
         "price_desc" => Some(Sort::PriceDesc),
+        "rating" => Some(Sort::Rating),
         _ => None,
     };
     let mut filter = parse_filters(
@@ -255,6 +294,7 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
             min_price: query.min_price.as_deref(),
             max_price: query.max_price.as_deref(),
             attributes: query.attributes.as_deref(),
+            min_rating: query.min_rating.as_deref(),
         },
         sort.is_some_and(Sort::needs_currency),
         &mut errors,
@@ -264,7 +304,7 @@ fn product_filter(query: &ProductQuery) -> Result<ProductFilter, Problem> {
         errors.push(FieldError::new(
             "sort",
             format!(
-                "`{other}` is not a sort; use relevance, newest, title, price_asc or price_desc"
+                "`{other}` is not a sort; use relevance, newest, title, price_asc, price_desc or rating"
             ),
         ));
         Sort::Relevance
