@@ -55,7 +55,9 @@ impl EventHandler for RecordEffects {
                 "scale is broken",
             )));
         }
-        sqlx::query("INSERT INTO effects (event_id, parcel, grams) VALUES ($1, $2, $3)")
+        sqlx::query(
+            "INSERT INTO effects (event_id, parcel, grams, txid) VALUES ($1, $2, $3, txid_current())",
+        )
             .bind(event.envelope.id())
             .bind(&parcel.parcel)
             .bind(parcel.grams)
@@ -90,7 +92,7 @@ impl Rig {
             .execute(&pool)
             .await
             .expect("parcels table");
-        sqlx::query("CREATE TABLE effects (event_id text NOT NULL, parcel text NOT NULL, grams int NOT NULL)")
+        sqlx::query("CREATE TABLE effects (event_id text NOT NULL, parcel text NOT NULL, grams int NOT NULL, txid bigint NOT NULL)")
             .execute(&pool)
             .await
             .expect("effects table");
@@ -500,6 +502,51 @@ async fn an_event_reaches_its_handler_a_fraction_of_a_second_after_its_commit() 
     assert!(
         median < Duration::from_millis(200),
         "median commit-to-effect {median:?} (all: {hops:?})"
+    );
+    stop.cancel();
+    rig.env.cleanup().await;
+}
+
+#[tokio::test]
+async fn events_waiting_together_are_handled_in_shared_transactions_each_exactly_once() {
+    let rig = Rig::new().await;
+    // Twenty events on the broker before the consumer starts: they arrive together.
+    for i in 0..20 {
+        rig.weigh(&format!("pallet-{i}"), 50 + i, true).await;
+    }
+    while rig.relay().relay_once().await.expect("publish") > 0 {}
+    // One that fails every time, among them: it must not take the others' effects down with it.
+    rig.weigh("pallet-broken", 0, true).await;
+    for i in 20..30 {
+        rig.weigh(&format!("pallet-{i}"), 50 + i, true).await;
+    }
+    while rig.relay().relay_once().await.expect("publish") > 0 {}
+
+    let stop = CancellationToken::new();
+    tokio::spawn(rig.consumer().run(stop.clone()));
+    wait_for(PATIENCE, "every good event's effect", || async {
+        let effects: i64 = sqlx::query_scalar("SELECT count(*) FROM effects")
+            .fetch_one(&rig.pool)
+            .await
+            .expect("count");
+        (effects >= 30 && rig.dead_lettered("retries_exhausted") == 1).then_some(())
+    })
+    .await
+    .expect("all handled");
+    for i in 0..30 {
+        assert_eq!(
+            rig.effects_of(&format!("pallet-{i}")).await,
+            1,
+            "pallet-{i}"
+        );
+    }
+    let transactions: i64 = sqlx::query_scalar("SELECT count(DISTINCT txid) FROM effects")
+        .fetch_one(&rig.pool)
+        .await
+        .expect("transactions");
+    assert!(
+        transactions < 30,
+        "30 effects in {transactions} transactions: events that waited together were not batched"
     );
     stop.cancel();
     rig.env.cleanup().await;
