@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use bazaar_catalog::routes;
 use bazaar_platform::auth::{Role, TestIssuer};
-use bazaar_platform::http::{Scaffold, app};
 use bazaar_platform::metrics::Metrics;
 use common::{Rig, json_of};
 use tower::ServiceExt;
@@ -18,14 +17,11 @@ use tower::ServiceExt;
 /// The rig's catalog behind a verifier that trusts `issuer`.
 fn trusting(rig: &Rig, issuer: &TestIssuer) -> Router {
     let (router, _openapi) = routes::router(rig.state.clone()).split_for_parts();
-    app(
+    bazaar_testkit::http::scaffold_with(
         router,
-        Scaffold {
-            metrics: Metrics::new(),
-            dependencies: Vec::new(),
-            verifier: Arc::new(issuer.verifier()),
-            body_limit: 64 * 1024,
-        },
+        64 * 1024,
+        Metrics::new(),
+        Arc::new(issuer.verifier()),
     )
 }
 

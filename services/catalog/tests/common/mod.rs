@@ -1,9 +1,8 @@
-//! The harness of the catalog's integration tests: a migrated catalog schema of its own in the shared
-//! PostgreSQL, the API in-process behind the platform's HTTP scaffold, and the example shop.
+//! The catalog suite's adapter to the shared harness (`bazaar_testkit`): a migrated catalog schema of its
+//! own in the shared PostgreSQL, the API in-process behind the platform's HTTP scaffold, and the example
+//! shop; and the catalog as the harness's subject, for tests that run it for real.
 
-#![allow(dead_code)]
-
-use std::sync::Arc;
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 use axum::Router;
 use axum::body::Body;
@@ -11,14 +10,22 @@ use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use bazaar_catalog::routes::{self, CatalogState};
 use bazaar_catalog::{COMPONENT, seed, write};
-use bazaar_platform::auth::{AuthConfig, Verifier};
+use bazaar_platform::component::ComponentSpec;
 use bazaar_platform::db;
-use bazaar_platform::http::{Scaffold, app};
 use bazaar_platform::kafka::Outbox;
-use bazaar_platform::metrics::Metrics;
-use bazaar_testkit::TestEnv;
+pub use bazaar_testkit::http::json_of;
+use bazaar_testkit::{NoSettings, Subject, TestEnv};
 use sqlx::PgPool;
-use tower::ServiceExt;
+
+/// The catalog component, as the harness's subject.
+pub struct Catalog;
+
+impl Subject for Catalog {
+    type Config = NoSettings;
+    fn spec() -> &'static ComponentSpec {
+        &COMPONENT
+    }
+}
 
 pub struct Rig {
     pub env: TestEnv,
@@ -39,18 +46,7 @@ impl Rig {
             .expect("catalog migrations");
         let state = CatalogState::new(pool.clone());
         let (router, _openapi) = routes::router(state.clone()).split_for_parts();
-        let verifier = Verifier::from_config(&AuthConfig::default())
-            .await
-            .expect("verifier");
-        let app = app(
-            router,
-            Scaffold {
-                metrics: Metrics::new(),
-                dependencies: Vec::new(),
-                verifier: Arc::new(verifier),
-                body_limit: 64 * 1024,
-            },
-        );
+        let app = bazaar_testkit::http::scaffold(router, 64 * 1024).await;
         Rig {
             env,
             pool,
@@ -72,7 +68,7 @@ impl Rig {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Response {
-        self.app.clone().oneshot(request).await.expect("response")
+        bazaar_testkit::http::oneshot(&self.app, request, None).await
     }
 
     pub async fn get(&self, uri: &str) -> Response {
@@ -101,23 +97,13 @@ impl Rig {
 
     /// Catalog events in the outbox, as (type, key).
     pub async fn events(&self) -> Vec<(String, String)> {
-        sqlx::query_as("SELECT event_type, message_key FROM outbox ORDER BY seq")
-            .fetch_all(&self.pool)
-            .await
-            .expect("outbox")
+        bazaar_testkit::outbox::all(&self.pool).await
     }
 
     pub async fn cleanup(self) {
         self.pool.close().await;
         self.env.cleanup().await;
     }
-}
-
-pub async fn json_of(response: Response) -> serde_json::Value {
-    let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024)
-        .await
-        .expect("body");
-    serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
 }
 
 /// The slugs of a product page, in order.
