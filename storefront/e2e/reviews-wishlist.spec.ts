@@ -57,6 +57,17 @@ test('a shopper reviews a product and edits it; another finds it helpful and rep
   await expect(vic.getByTestId('review-list')).toContainText('1 person found this helpful');
   await expectAccessible(vic, `product reviews with a report form (${info.project.name})`);
   await other.close();
+
+  // The catalog learns the rating from the review component's events: the listing filters and sorts by it.
+  await page.goto(shop('/products?sort=rating&minRating=4'));
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('product-grid').getByRole('listitem').filter({ hasText: 'Merino Tee' })).toContainText(
+      '(1 review)',
+      { timeout: 1_000 },
+    );
+  }).toPass({ timeout: 20_000 });
+  await expect(page.getByTestId('product-grid')).not.toContainText('Trail Runner'); // never reviewed
 });
 
 test('a wishlist: saved from the product page, shared read-only, moved to the cart and back', async ({ page, browser }, info) => {

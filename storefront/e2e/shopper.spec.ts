@@ -147,6 +147,7 @@ test('attribute filters narrow the catalog and live in the URL', async ({ page }
   await page.goto(shop('/products'));
   const grid = page.getByTestId('product-grid');
   await expect(grid.getByRole('link', { name: /Storm Shell Jacket/ })).toBeVisible();
+  await page.getByText('Colour, size and more').click();
   await page.getByRole('group', { name: 'Color' }).getByRole('checkbox', { name: /^blue/ }).check();
   await page.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(/attributes=color%3Ablue/);

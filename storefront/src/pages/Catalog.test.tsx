@@ -69,4 +69,31 @@ describe('the catalog', () => {
     expect(facets.url.searchParams.get('attributes')).toBe('color:black|blue;size:42');
     expect(await screen.findByRole('checkbox', { name: /^black/ })).toBeChecked();
   });
+
+  it('sorts by customer rating and keeps only well-rated products; cards show their stars', async () => {
+    const calls = fakeApi({
+      'GET /api/catalog/products': () =>
+        ok({
+          items: [
+            { slug: 'trail-runner', title: 'Trail Runner', category: 'footwear', featured: false, pricesFrom: [usd('129.00')], rating: { average: 4.5, count: 2 } },
+            { slug: 'steel-bottle', title: 'Steel Bottle', category: 'kitchen', featured: false, pricesFrom: [usd('29.00')] },
+          ],
+        }),
+      'GET /api/catalog/categories': () => ok([]),
+      'GET /api/catalog/facets': () => ok({ total: 2, attributes: [] }),
+    });
+    renderAt('/products', '/products', <Catalog />);
+    expect(await screen.findByRole('img', { name: '4.5 out of 5' })).toBeInTheDocument();
+    expect(screen.getByRole('img', { name: '4.5 out of 5' }).parentElement).toHaveTextContent('(2 reviews)');
+    await userEvent.selectOptions(screen.getByLabelText('Sort by'), 'rating');
+    await userEvent.selectOptions(screen.getByLabelText('Rating'), '4');
+    await userEvent.click(screen.getByRole('button', { name: 'Apply' }));
+    await waitFor(() => {
+      const listing = calls.filter((c) => c.url.pathname === '/api/catalog/products').at(-1)!;
+      expect(listing.url.searchParams.get('sort')).toBe('rating');
+      expect(listing.url.searchParams.get('minRating')).toBe('4');
+    });
+    const facets = calls.filter((c) => c.url.pathname === '/api/catalog/facets').at(-1)!;
+    expect(facets.url.searchParams.get('minRating')).toBe('4');
+  });
 });

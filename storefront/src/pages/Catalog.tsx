@@ -13,8 +13,15 @@ const SORTS: [string, string][] = [
   ['title', 'Name'],
   ['price_asc', 'Price: low to high'],
   ['price_desc', 'Price: high to low'],
+  ['rating', 'Customer rating'],
 ];
-const FILTERS = ['q', 'category', 'sort', 'minPrice', 'maxPrice', 'featured', 'attributes'] as const;
+const MIN_RATINGS: [string, string][] = [
+  ['', 'Any rating'],
+  ['4', '4 stars and up'],
+  ['3', '3 stars and up'],
+  ['2', '2 stars and up'],
+];
+const FILTERS = ['q', 'category', 'sort', 'minPrice', 'maxPrice', 'minRating', 'featured', 'attributes'] as const;
 export const PAGE_SIZE = 12;
 
 function flatten(nodes: CategoryNode[], depth = 0): { path: string; label: string }[] {
@@ -131,6 +138,16 @@ export default function Catalog() {
               ))}
             </select>
           </label>
+          <label>
+            Rating
+            <select name="minRating" defaultValue={params.get('minRating') ?? ''}>
+              {MIN_RATINGS.map(([value, label]) => (
+                <option key={value} value={value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
           <fieldset className="price-range">
             <legend>Price ({currency})</legend>
             <label>
@@ -142,21 +159,32 @@ export default function Catalog() {
               <input name="maxPrice" inputMode="decimal" defaultValue={params.get('maxPrice') ?? ''} size={6} />
             </label>
           </fieldset>
-          <ErrorMessage error={facets.error} title="Filters could not be loaded:" />
-          {(facets.data?.attributes ?? []).map((facet) => (
-            <fieldset key={facet.name} className="facet">
-              <legend>{facet.name.charAt(0).toUpperCase() + facet.name.slice(1)}</legend>
-              {facet.values.map((v) => {
-                const checked = picked[facet.name]?.includes(v.value) ?? false;
-                return (
-                  <label key={v.value} className="checkbox">
-                    <input type="checkbox" name="attr" value={`${facet.name}:${v.value}`} defaultChecked={checked} disabled={v.count === 0 && !checked} />
-                    {v.value} <span className="muted">({v.count})</span>
-                  </label>
-                );
-              })}
-            </fieldset>
-          ))}
+          {/* Closed unless something is picked: values arriving later then move nothing on the page. */}
+          <details className="facets" open={Object.keys(picked).length > 0}>
+            <summary>Colour, size and more</summary>
+            <ErrorMessage error={facets.error} title="Filters could not be loaded:" />
+            {facets.loading && !facets.data && <Loading label="Loading filters…" />}
+            {(facets.data?.attributes ?? []).map((facet) => (
+              <fieldset key={facet.name} className="facet">
+                <legend>{facet.name.charAt(0).toUpperCase() + facet.name.slice(1)}</legend>
+                {facet.values.map((v) => {
+                  const checked = picked[facet.name]?.includes(v.value) ?? false;
+                  return (
+                    <label key={v.value} className="checkbox">
+                      <input
+                        type="checkbox"
+                        name="attr"
+                        value={`${facet.name}:${v.value}`}
+                        defaultChecked={checked}
+                        disabled={v.count === 0 && !checked}
+                      />
+                      {v.value} <span className="muted">({v.count})</span>
+                    </label>
+                  );
+                })}
+              </fieldset>
+            ))}
+          </details>
           <label className="checkbox">
             <input type="checkbox" name="featured" value="true" defaultChecked={params.get('featured') === 'true'} />
             Featured only
