@@ -806,6 +806,9 @@ async fn put_location(
     .bind(i32::try_from(body.priority).unwrap_or(100))
     .fetch_one(&mut *tx)
     .await?;
+            api.inventory
+                .review_location(&mut tx, location.as_str())
+                .await?;
             audit
                 .clone()
                 .before(&before)

@@ -9,6 +9,10 @@
 //! - Saga (see [`saga`]): `order.placed` reserves every line or nothing (`inventory.reserved` /
 //!   `inventory.rejected`), `order.confirmed` commits (`inventory.committed`), `order.cancelled` releases or
 //!   restocks (`inventory.released`); a sweep expires reservations past their time to live.
+//! - Availability: a SKU going out of stock or back in stock (units available at a shipping location)
+//!   is announced once per crossing (`inventory.availability_changed`, keyed by SKU) in the transaction
+//!   of whatever crossed zero: stock set or adjusted, a reservation, its release, expiry or restock, a
+//!   location that stops or starts shipping.
 //! - Catalog: Store events keep the locations' `can_ship` in step with the Store resources; Product
 //!   events the SKUs the catalog sells. Stock set for a SKU the catalog does not sell is recorded and
 //!   answered with a warning (`warnings` in the answer), not refused: goods may arrive before their Product
@@ -68,7 +72,9 @@ pub async fn start_with(context: Context, settings: Settings) -> Result<Running,
     let catalog = Consumer::new(
         CATALOG_CONSUMER,
         &[Topic::CATALOG],
-        saga::CatalogEvents,
+        saga::CatalogEvents {
+            inventory: inventory.clone(),
+        },
         context.db.clone(),
         &context.kafka,
         &context.metrics,

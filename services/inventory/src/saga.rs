@@ -42,9 +42,12 @@ impl EventHandler for OrderEvents {
 /// Projects the catalog's Stores into locations: a Store can ship online orders when it is active and a
 /// warehouse or a retail store with ship-from-store. A deleted Store stops shipping but keeps its stock
 /// rows (and history). Priorities stay what ops set. Also projects the catalog's SKUs (`catalog_skus`),
-/// so that stock set for a SKU the catalog does not sell is answered with a warning.
+/// so that stock set for a SKU the catalog does not sell is answered with a warning. A Store that starts or
+/// stops shipping announces the SKUs stocked there whose availability crossed zero.
 #[derive(Clone)]
-pub struct CatalogEvents;
+pub struct CatalogEvents {
+    pub inventory: Inventory,
+}
 
 impl EventHandler for CatalogEvents {
     async fn handle(
@@ -94,6 +97,7 @@ impl EventHandler for CatalogEvents {
         .bind(can_ship)
         .execute(&mut *tx)
         .await?;
+        self.inventory.review_location(tx, name.as_str()).await?;
         Ok(())
     }
 }

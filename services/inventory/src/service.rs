@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bazaar_contracts::Sku;
 use bazaar_contracts::inventory::{
-    Allocation, InventoryCommitted, InventoryRejected, InventoryReleased, InventoryReserved,
-    ReleaseReason, Shortage, StockLow,
+    Allocation, AvailabilityChanged, InventoryCommitted, InventoryRejected, InventoryReleased,
+    InventoryReserved, ReleaseReason, Shortage, StockLow,
 };
 use bazaar_contracts::order::{OrderCancelled, OrderConfirmed, OrderPlaced};
 use bazaar_platform::kafka::{HandlerError, Outbox, OutboxError};
@@ -488,9 +488,12 @@ impl Inventory {
     // ---------------------------------------------------------------------------------------------
     // Low stock
 
-    /// Signals `inventory.stock_low` for each of `skus` (whose rows the caller has locked) whose available
-    /// units fell to or below its threshold since the last signal; re-arms those that rose above it.
+    /// For each of `skus` (whose rows the caller has locked): signals `inventory.stock_low` when its
+    /// available units fell to or below its threshold since the last signal (re-arming those that rose
+    /// above it), and announces `inventory.availability_changed` when it went out of stock or came back
+    /// (units available at a location that ships online orders, as the public availability counts them).
     async fn review_low_stock(&self, tx: &mut PgConnection, skus: &[String]) -> Result<()> {
+        self.review_availability(tx, skus).await?;
         let rows: Vec<(String, Option<i32>, bool, i64)> = sqlx::query_as(
             "SELECT k.sku, k.low_stock_threshold, k.low_signalled,
                     COALESCE(sum(s.on_hand - s.reserved), 0)::bigint
@@ -528,6 +531,56 @@ impl Inventory {
             }
         }
         Ok(())
+    }
+
+    /// Announces `inventory.availability_changed` for each of `skus` (rows locked by the caller) whose
+    /// shippable available units crossed zero since the last announcement.
+    async fn review_availability(&self, tx: &mut PgConnection, skus: &[String]) -> Result<()> {
+        let crossed: Vec<(String, i64)> = sqlx::query_as(
+            "WITH now_available AS (
+                 SELECT k.sku, COALESCE(sum(s.on_hand - s.reserved) FILTER (WHERE l.can_ship), 0)::bigint
+                            AS available
+                 FROM skus k
+                 LEFT JOIN stock s ON s.sku = k.sku
+                 LEFT JOIN locations l ON l.name = s.location
+                 WHERE k.sku = ANY($1) GROUP BY k.sku
+             )
+             UPDATE skus k SET in_stock = a.available > 0
+             FROM now_available a
+             WHERE k.sku = a.sku AND k.in_stock <> (a.available > 0)
+             RETURNING k.sku, a.available",
+        )
+        .bind(skus)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut crossed = crossed;
+        crossed.sort();
+        for (sku, available) in crossed {
+            let sku: Sku = sku
+                .parse()
+                .map_err(|e| InventoryError::Inconsistent(format!("stored SKU is invalid: {e}")))?;
+            let event = AvailabilityChanged {
+                sku,
+                in_stock: available > 0,
+                available: u32::try_from(available.max(0)).unwrap_or(u32::MAX),
+                changed_at: Utc::now(),
+            };
+            self.outbox.enqueue(tx, &event).await?;
+        }
+        Ok(())
+    }
+
+    /// After a change of whether `location` ships online orders: locks the SKUs stocked there (in SKU
+    /// order) and announces those whose availability crossed zero.
+    pub async fn review_location(&self, tx: &mut PgConnection, location: &str) -> Result<()> {
+        let skus: Vec<String> = sqlx::query_scalar(
+            "SELECT k.sku FROM skus k WHERE EXISTS (SELECT 1 FROM stock s WHERE s.sku = k.sku AND s.location = $1)
+             ORDER BY k.sku FOR UPDATE OF k",
+        )
+        .bind(location)
+        .fetch_all(&mut *tx)
+        .await?;
+        self.review_availability(tx, &skus).await
     }
 }
 
