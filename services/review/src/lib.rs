@@ -10,11 +10,12 @@
 //!   shoppers' reports; moderation by merchandisers and ops (held reviews published, any hidden with a
 //!   reason), each moderation in the audit trail (`GET /api/review/audit`); pages by cursor, newest or
 //!   most helpful first; the rating summary per product changes in the same transaction as the reviews.
-//! - Wishlists (`/api/wishlist`, see [`wishlist`]): saved variants with price drops and removed or
-//!   archived products, moves to and from the cart through order's cart API, a read-only share link.
+//! - Wishlists (`/api/wishlist`, see [`wishlist`]): saved variants with price drops, out-of-stock and
+//!   back-in-stock flags, and removed or archived products, moves to and from the cart through order's cart API, a read-only share link.
 //! - Writes are rate limited per shopper ([`ratelimit`]); settings in [`ReviewConfig`].
 //! - Events consumed (see [`projection`]): `bazaar.catalog` (products, variants, prices, lifecycle) and
-//!   `bazaar.order` (purchases and their delivery).
+//!   `bazaar.order` (purchases and their delivery), `bazaar.inventory` (SKUs out of stock and back in stock,
+//!   for wishlists).
 //! - Events published (through the outbox, in the transaction of the change): `bazaar.review`
 //!   `review.rating_summary.changed`, a product's whole rating summary whenever its published reviews
 //!   change (written, edited stars, published or hidden by staff, deleted), keyed by product slug.
@@ -91,6 +92,14 @@ async fn start(context: Context) -> Result<Running, BoxError> {
         &context.kafka,
         &context.metrics,
     )?;
+    let stock = Consumer::new(
+        projection::INVENTORY_CONSUMER,
+        &[Topic::INVENTORY],
+        projection::InventoryEvents,
+        context.db.clone(),
+        &context.kafka,
+        &context.metrics,
+    )?;
     let router = reviews::routes()
         .merge(wishlist::routes())
         .with_state(state)
@@ -103,5 +112,9 @@ async fn start(context: Context) -> Result<Running, BoxError> {
         .with_task(Task::new(
             projection::ORDER_CONSUMER,
             orders.run(context.shutdown.clone()),
+        ))
+        .with_task(Task::new(
+            projection::INVENTORY_CONSUMER,
+            stock.run(context.shutdown.clone()),
         )))
 }

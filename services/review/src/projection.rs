@@ -4,13 +4,16 @@
 //!   reviews name real products, wishlists show current prices, price drops and removed or archived
 //!   products, and a purchased SKU leads to its product;
 //! - `bazaar.order`: what each signed-in shopper ordered (`order.placed`), delivered (`order.delivered`)
-//!   or not (`order.cancelled`), which makes a review a verified purchase.
+//!   or not (`order.cancelled`), which makes a review a verified purchase;
+//! - `bazaar.inventory`: each SKU going out of stock or back in stock (`inventory.availability_changed`),
+//!   which wishlists show (out of stock, back in stock).
 //!
 //! Events of one order share a partition, so they arrive in order; catalog events of one product too.
 
 use std::collections::BTreeMap;
 
 use bazaar_contracts::catalog::{ProductDeleted, ProductLifecycle, ProductUpserted};
+use bazaar_contracts::inventory::AvailabilityChanged;
 use bazaar_contracts::order::{OrderCancelled, OrderDelivered, OrderPlaced};
 use bazaar_platform::kafka::{EventHandler, HandlerError, IncomingEvent};
 use sqlx::PgConnection;
@@ -19,6 +22,8 @@ use sqlx::PgConnection;
 pub const CATALOG_CONSUMER: &str = "review-catalog";
 /// Consumer (group) name of the purchase projection.
 pub const ORDER_CONSUMER: &str = "review-orders";
+/// Consumer (group) name of the stock projection.
+pub const INVENTORY_CONSUMER: &str = "review-inventory";
 
 /// Projects `catalog.product.upserted` and `catalog.product.deleted`.
 #[derive(Clone)]
@@ -156,6 +161,44 @@ impl EventHandler for OrderEvents {
             let cancelled: OrderCancelled = envelope.decode()?;
             sqlx::query("DELETE FROM purchases WHERE order_id = $1")
                 .bind(cancelled.order_id.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Projects `inventory.availability_changed` (events of one SKU arrive in order; a stale one, older than
+/// what is projected, is ignored all the same). A SKU going out of stock marks the wishlist items saving it,
+/// so that they show "back in stock" once it is available again.
+#[derive(Clone)]
+pub struct InventoryEvents;
+
+impl EventHandler for InventoryEvents {
+    async fn handle(
+        &self,
+        event: &IncomingEvent,
+        tx: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let envelope = &event.envelope;
+        if !envelope.is::<AvailabilityChanged>() {
+            return Ok(());
+        }
+        let change: AvailabilityChanged = envelope.decode()?;
+        let applied = sqlx::query(
+            "INSERT INTO stock (sku, in_stock, changed_at) VALUES ($1, $2, $3)
+             ON CONFLICT (sku) DO UPDATE SET in_stock = EXCLUDED.in_stock, changed_at = EXCLUDED.changed_at
+             WHERE stock.changed_at <= EXCLUDED.changed_at",
+        )
+        .bind(change.sku.as_str())
+        .bind(change.in_stock)
+        .bind(change.changed_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if applied == 1 && !change.in_stock {
+            sqlx::query("UPDATE wishlist_items SET was_out_of_stock = true WHERE sku = $1")
+                .bind(change.sku.as_str())
                 .execute(&mut *tx)
                 .await?;
         }

@@ -2,7 +2,9 @@
 //!
 //! - Each item keeps the list prices of its SKU when it was saved; the view compares them with the
 //!   current prices learned from catalog events (`priceDropped`), and says when the product was archived
-//!   or removed, or the variant dropped (`productStatus`, `variantRemoved`).
+//!   or removed, or the variant dropped (`productStatus`, `variantRemoved`). From inventory's
+//!   availability events it shows an item out of stock (`outOfStock`), and back in stock (`backInStock`)
+//!   when its SKU was out of stock while saved and is available again.
 //! - Moving between cart and wishlist goes through order's public cart API with the shopper's own token.
 //!   The item is put in its destination first and taken out of its source after, so a failure halfway
 //!   leaves it in both (the answer says so, 503), never in neither; repeating the move finishes it.
@@ -61,7 +63,8 @@ pub struct WishlistItem {
     pub product_status: String,
     /// The product no longer has this variant.
     pub variant_removed: bool,
-    /// Whether it can be bought now: an active product's current variant with a price in this currency.
+    /// Whether it can be bought now: an active product's current variant with a price in this currency,
+    /// not out of stock.
     pub available: bool,
     /// The list price when it was saved, in the requested currency.
     pub saved_price: Option<Money>,
@@ -69,6 +72,10 @@ pub struct WishlistItem {
     pub current_price: Option<Money>,
     /// The price now is lower than when it was saved.
     pub price_dropped: bool,
+    /// Inventory last announced the SKU out of stock (false while nothing was heard of its stock).
+    pub out_of_stock: bool,
+    /// The SKU was out of stock while saved (or when saved) and is in stock again.
+    pub back_in_stock: bool,
     pub added_at: DateTime<Utc>,
 }
 
@@ -91,6 +98,9 @@ struct ItemRow {
     variant_removed: bool,
     prices: serde_json::Value,
     saved_prices: serde_json::Value,
+    /// The last availability inventory announced; None if none.
+    in_stock: Option<bool>,
+    was_out_of_stock: bool,
     added_at: DateTime<Utc>,
 }
 
@@ -107,10 +117,14 @@ impl ItemRow {
         let current_price = price_in(&self.prices, currency);
         let price_dropped = matches!((saved_price, current_price),
             (Some(saved), Some(now)) if now.minor() < saved.minor());
+        let out_of_stock = self.in_stock == Some(false);
         WishlistItem {
             available: self.product_status == "active"
                 && !self.variant_removed
-                && current_price.is_some(),
+                && current_price.is_some()
+                && !out_of_stock,
+            out_of_stock,
+            back_in_stock: self.was_out_of_stock && self.in_stock == Some(true),
             sku: self.sku,
             product_slug: self.product_slug,
             product_title: self.product_title,
@@ -136,8 +150,10 @@ fn checked_currency(code: Option<&str>) -> Result<money::Currency, Problem> {
 async fn items_of(conn: &mut PgConnection, owner: &str) -> Result<Vec<ItemRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT i.sku, v.product_slug, p.title AS product_title, p.status AS product_status,
-                v.removed AS variant_removed, v.prices, i.saved_prices, i.added_at
+                v.removed AS variant_removed, v.prices, i.saved_prices, s.in_stock, i.was_out_of_stock,
+                i.added_at
          FROM wishlist_items i JOIN variants v ON v.sku = i.sku JOIN products p ON p.slug = v.product_slug
+         LEFT JOIN stock s ON s.sku = i.sku
          WHERE i.owner = $1 ORDER BY i.added_at DESC, i.sku",
     )
     .bind(owner)
@@ -207,7 +223,9 @@ async fn save(conn: &mut PgConnection, owner: &str, sku: &str) -> Result<(), Pro
         )));
     }
     sqlx::query(
-        "INSERT INTO wishlist_items (owner, sku, saved_prices) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        "INSERT INTO wishlist_items (owner, sku, saved_prices, was_out_of_stock)
+         VALUES ($1, $2, $3, EXISTS (SELECT 1 FROM stock WHERE sku = $2 AND NOT in_stock))
+         ON CONFLICT DO NOTHING",
     )
     .bind(owner)
     .bind(sku)
