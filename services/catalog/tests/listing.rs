@@ -243,3 +243,59 @@ async fn an_updated_product_is_filtered_and_priced_by_what_it_is_now() {
     assert!(!slugs(&euro).contains(&"trail-socks".to_owned()));
     rig.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_rating_sort_pages_by_cursor_and_bad_rating_filters_are_422() {
+    use bazaar_contracts::review::{RatingSummaryChanged, StarHistogram};
+    let rig = Rig::seeded().await;
+    let mut conn = rig.pool.acquire().await.expect("connection");
+    for (slug, counts) in [
+        ("road-racer", [0, 0, 0, 0, 2]),
+        ("merino-tee", [0, 0, 0, 1, 1]),
+        ("summit-boot", [0, 0, 0, 0, 1]),
+        ("trail-socks", [0, 0, 1, 0, 0]),
+    ] {
+        let summary = RatingSummaryChanged::new(slug, StarHistogram::from_counts(counts));
+        assert!(
+            bazaar_catalog::ratings::record(&mut conn, &summary)
+                .await
+                .expect("recorded")
+        );
+    }
+    drop(conn);
+    let whole = slugs(
+        &rig.get_json("/api/catalog/products?sort=rating&limit=100")
+            .await,
+    );
+    // 5.0 with two reviews before 5.0 with one; unrated products last, newest first among them.
+    assert_eq!(
+        whole[..4],
+        ["road-racer", "summit-boot", "merino-tee", "trail-socks"]
+    );
+    assert_eq!(whole.len(), 6);
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let mut uri = "/api/catalog/products?sort=rating&limit=2".to_owned();
+        if let Some(cursor) = &cursor {
+            uri.push_str(&format!("&cursor={cursor}"));
+        }
+        let page = rig.get_json(&uri).await;
+        walked.extend(slugs(&page));
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(walked, whole);
+    let facets = rig.get_json("/api/catalog/facets?minRating=4.5").await;
+    assert_eq!(facets["total"], 3);
+    for bad in ["minRating=0", "minRating=5.5", "minRating=good"] {
+        assert_eq!(
+            problem_fields(&rig, &format!("/api/catalog/products?{bad}")).await,
+            ["minRating"],
+            "{bad}"
+        );
+    }
+    rig.cleanup().await;
+}
