@@ -10,11 +10,11 @@ use bazaar_inventory::Settings;
 use bazaar_inventory::metrics::ReservationOutcome;
 use bazaar_inventory::service::{Reservation, lock_reservation};
 use bazaar_testkit::wait_for;
-use common::{Direct, PATIENCE, confirmed, placed};
+use common::{Direct, InventoryComponent, PATIENCE, Subject, confirmed, placed};
 
 #[tokio::test]
 async fn twenty_concurrent_orders_for_the_last_five_units_sell_exactly_five() {
-    let shop = Direct::start(Settings::default()).await;
+    let shop = Direct::start(InventoryComponent::config().settings()).await;
     // The last five units, split over two locations; a second SKU in every order makes each transaction
     // lock several rows, in whichever order the lines come.
     shop.stock("LAST-1", "shop/east", 1, 3).await;
@@ -296,7 +296,7 @@ async fn a_sweep_racing_a_commit_skips_the_reservation_being_committed() {
 
 #[tokio::test]
 async fn the_schema_refuses_oversold_or_negative_stock() {
-    let shop = Direct::start(Settings::default()).await;
+    let shop = Direct::start(InventoryComponent::config().settings()).await;
     shop.stock("BOOT-42", "shop/east", 1, 2).await;
     for statement in [
         "UPDATE stock SET reserved = 3",

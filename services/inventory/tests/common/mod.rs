@@ -1,81 +1,69 @@
-//! A shop with the inventory component running in-process over real HTTP, PostgreSQL and Kafka, plus the
-//! means to play the order service (publish order events) and to look at what inventory did (its tables
-//! and its outbox).
+//! The inventory suite's adapter to the shared harness (`bazaar_testkit`): a shop with the inventory
+//! component running in-process over real HTTP, PostgreSQL and Kafka, the means to play the order service
+//! (order events) and to look at what inventory did (its tables and its outbox); and `Direct`, the saga
+//! handler called without the runtime.
 
-#![allow(dead_code)]
-
-use std::time::Duration;
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 use bazaar_contracts::order::{
     CancellationReason, Customer, OrderCancelled, OrderConfirmed, OrderId, OrderLine, OrderPlaced,
     ShippingAddress,
 };
 use bazaar_contracts::{Currency, DomainEvent, Envelope, Money, Sku, Topic};
-use bazaar_inventory::{Inventory, InventoryMetrics, Settings};
-use bazaar_platform::auth::{Role, TestIssuer};
+use bazaar_inventory::{Inventory, InventoryConfig, InventoryMetrics, Settings};
+use bazaar_platform::auth::Role;
 use bazaar_platform::component::ComponentSpec;
 use bazaar_platform::kafka::{IncomingEvent, Outbox};
-use bazaar_platform::runtime::{ServeConfig, Spawned, spawn};
-use bazaar_testkit::{TestEnv, wait_for};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+pub use bazaar_testkit::outbox::events;
+pub use bazaar_testkit::{Harness, PATIENCE, Subject, TestEnv};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-pub const PATIENCE: Duration = Duration::from_secs(60);
+/// The inventory component, as the harness's subject.
+pub struct InventoryComponent;
 
+impl Subject for InventoryComponent {
+    type Config = InventoryConfig;
+    fn spec() -> &'static ComponentSpec {
+        &bazaar_inventory::COMPONENT
+    }
+}
+
+/// Inventory running, with the calls its tests make.
 pub struct Shop {
-    pub env: TestEnv,
-    pub running: Spawned,
-    /// Bound to the inventory schema.
+    harness: Harness,
+    /// Bound to the inventory schema (the harness's `db`).
     pub pool: PgPool,
-    pub issuer: TestIssuer,
-    pub http: reqwest::Client,
-    producer: FutureProducer,
+}
+
+impl std::ops::Deref for Shop {
+    type Target = Harness;
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
 }
 
 impl Shop {
-    /// Inventory with its default settings.
+    /// Inventory with clap's default settings.
     pub async fn start() -> Shop {
         Self::start_component(&bazaar_inventory::COMPONENT).await
     }
 
+    /// `component` (inventory, or a variant of it) served in inventory's place.
     pub async fn start_component(component: &'static ComponentSpec) -> Shop {
-        let env = TestEnv::start().await.expect("test infrastructure");
-        let issuer = TestIssuer::new();
-        let auth = issuer
-            .trusted_through_file(&std::env::temp_dir().join(format!("{}-jwks.json", env.id)));
-        let config = ServeConfig::local(&env.database_url, &env.kafka_brokers, &env.id, auth);
-        let running = spawn(&[component], config)
-            .await
-            .expect("inventory running");
-        let pool = env.pool(&env.schema("inventory")).await.expect("pool");
-        let producer: FutureProducer = env.kafka_config().create().expect("producer");
-        Shop {
-            env,
-            running,
-            pool,
-            issuer,
-            http: reqwest::Client::new(),
-            producer,
-        }
+        let config = InventoryComponent::config();
+        let harness = Harness::serve::<InventoryComponent>(&[component], config, |c| c).await;
+        let pool = harness.db.clone();
+        Shop { harness, pool }
     }
 
     pub async fn stop(self) {
-        self.running.stop().await.expect("clean stop");
-        self.env.cleanup().await;
+        self.harness.stop().await;
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.running.base_url)
-    }
-
+    /// A token of the ops user with `roles`.
     pub fn token(&self, roles: &[Role]) -> String {
-        self.issuer
-            .issue("ops-user-1", roles, Duration::from_secs(300))
-    }
-
-    pub fn ops(&self) -> String {
-        self.token(&[Role::Ops])
+        self.harness.token(bazaar_testkit::tokens::OPS_USER, roles)
     }
 
     /// Registers a location through the API.
@@ -131,47 +119,19 @@ impl Shop {
         );
     }
 
-    /// Publishes `event` as the order service would; returns the envelope (to redeliver it).
-    pub async fn publish<E: DomainEvent>(&self, event: &E) -> Envelope {
-        let envelope = Envelope::wrap("/bazaar/order", event).expect("envelope");
-        self.publish_envelope(&envelope, &event.key()).await;
-        envelope
-    }
-
+    /// Publishes `envelope` again (a redelivery) to the order topic.
     pub async fn publish_envelope(&self, envelope: &Envelope, key: &str) {
-        self.publish_to(Topic::ORDER, envelope, key).await;
+        self.send_to(Topic::ORDER, envelope, key).await;
     }
 
     /// Publishes `envelope` to the logical `topic` of this shop.
     pub async fn publish_to(&self, topic: Topic, envelope: &Envelope, key: &str) {
-        let topic = format!("{}{}", self.env.topic_prefix(), topic.name());
-        let payload = envelope.to_json();
-        self.producer
-            .send(
-                FutureRecord::to(&topic).key(key).payload(&payload),
-                Duration::from_secs(10),
-            )
-            .await
-            .map_err(|(e, _)| e)
-            .expect("published");
+        self.send_to(topic, envelope, key).await;
     }
 
     /// Events inventory wrote for `key` (an order id or a SKU), oldest first: (type, data).
     pub async fn events(&self, key: &str) -> Vec<(String, Value)> {
-        events(&self.pool, key).await
-    }
-
-    /// Waits until inventory wrote an event of `event_type` for `key` and returns its data.
-    pub async fn wait_event(&self, key: &str, event_type: &str) -> Value {
-        wait_for(PATIENCE, &format!("{event_type} for {key}"), || async {
-            self.events(key)
-                .await
-                .into_iter()
-                .find(|(t, _)| t == event_type)
-                .map(|(_, data)| data)
-        })
-        .await
-        .expect("event")
+        self.outbox(key).await
     }
 
     /// (on hand, reserved) of `sku` at `location`.
@@ -186,16 +146,6 @@ impl Shop {
             .await
             .expect("state")
     }
-}
-
-pub async fn events(pool: &PgPool, key: &str) -> Vec<(String, Value)> {
-    sqlx::query_as(
-        "SELECT event_type, payload->'data' FROM outbox WHERE message_key = $1 ORDER BY seq",
-    )
-    .bind(key)
-    .fetch_all(pool)
-    .await
-    .expect("outbox")
 }
 
 pub async fn level(pool: &PgPool, sku: &str, location: &str) -> (i32, i32) {
