@@ -1,7 +1,8 @@
-//! Consumers with an inbox. Each message is handled in one database transaction that also records the
-//! event id in the `inbox` table; a redelivered event finds its id there and has no second effect. The
-//! offset is committed only after that transaction committed (or after the message was parked in the
-//! dead-letter topic), so a crash anywhere redelivers rather than loses.
+//! Consumers with an inbox. Each message is handled in a database transaction that also records the
+//! event id in the `inbox` table; a redelivered event finds its id there and has no second effect.
+//! Messages already fetched together share one such transaction (see [`Consumer::run`]). The offset is
+//! committed only after that transaction committed (or after the message was parked in the dead-letter
+//! topic), so a crash anywhere redelivers rather than loses.
 //!
 //! Failures: a handler error is retried with doubling back-off up to `--kafka-max-attempts`, then the
 //! message goes to `<topic>.dlq` with the reason in headers and the partition moves on. A message that is
