@@ -37,19 +37,20 @@ test('a declined card shows the reason and nothing is charged', async ({ page })
   expect(mine.items.map((o) => [o.state, o.cancelReason])).toEqual([['cancelled', 'payment_failed']]);
 });
 
-test('an item that ran out of stock after it was carted cancels the order with the reason, charging nothing', async ({ page }) => {
+test('an item that ran out of stock after it was carted cancels the order with the reason, charging nothing; the wishlist says when it is back', async ({ page }) => {
   await signUp(page, 'Oona');
   await addToCart(page, 'storm-shell', { size: 'L' });
+  await page.getByRole('button', { name: '♡ Save to wishlist' }).click();
+  await expect(page.getByRole('button', { name: '♥ Saved to wishlist' })).toBeVisible();
   // Meanwhile the warehouse finds none left: ops sets every location's stock of the SKU to zero.
   const admin = await adminToken();
   const stock = await apiCall<{ locations: { location: string }[] }>('/api/inventory/stock/SS-L-RED', { token: admin });
-  for (const { location } of stock.locations) {
-    await apiCall(`/api/inventory/stock/SS-L-RED/${location}`, {
-      method: 'PUT',
-      token: admin,
-      body: { onHand: 0, reason: 'e2e: none left on the shelf' },
-    });
-  }
+  const setStock = async (onHand: number, reason: string) => {
+    for (const { location } of stock.locations) {
+      await apiCall(`/api/inventory/stock/SS-L-RED/${location}`, { method: 'PUT', token: admin, body: { onHand, reason } });
+    }
+  };
+  await setStock(0, 'e2e: none left on the shelf');
   try {
     await checkoutWith(page, /Visa ending 4242/);
     await page.getByRole('button', { name: 'Place order' }).click();
@@ -62,14 +63,21 @@ test('an item that ran out of stock after it was carted cancels the order with t
     await page.goto(shop('/products/storm-shell?sku=SS-L-RED'));
     await expect(page.getByTestId('availability')).toContainText('Out of stock');
     await expect(page.getByRole('button', { name: 'Out of stock' })).toBeDisabled();
+
+    // The wishlist hears of it from inventory's events: out of stock, then back in stock once restocked.
+    const item = page.getByTestId('wish-SS-L-RED');
+    const wishlistShows = async (text: string) =>
+      expect(async () => {
+        await page.goto(shop('/wishlist'));
+        await expect(item).toContainText(text, { timeout: 1_000 });
+      }).toPass({ timeout: 20_000 });
+    await wishlistShows('Out of stock');
+    await expect(item.getByRole('button', { name: /Move to cart/ })).toHaveCount(0);
+    await setStock(25, 'e2e: restocked');
+    await wishlistShows('Back in stock');
+    await expect(item.getByRole('button', { name: /Move to cart/ })).toBeVisible();
   } finally {
-    for (const { location } of stock.locations) {
-      await apiCall(`/api/inventory/stock/SS-L-RED/${location}`, {
-        method: 'PUT',
-        token: admin,
-        body: { onHand: 25, reason: 'e2e: restocked' },
-      });
-    }
+    await setStock(25, 'e2e: restocked');
   }
 });
 
