@@ -146,30 +146,6 @@ impl IdentityConfig {
     }
 }
 
-impl Default for IdentityConfig {
-    /// The command-line defaults.
-    fn default() -> Self {
-        Self {
-            access_token_ttl_secs: 900,
-            refresh_token_ttl_secs: 30 * 86_400,
-            rate_limit_window_secs: 900,
-            login_limit_per_client: 50,
-            login_limit_per_account: 10,
-            register_limit_per_client: 10,
-            register_limit_per_account: 5,
-            trusted_proxies: Vec::new(),
-            argon2_memory_kib: 19_456,
-            argon2_iterations: 2,
-            hash_concurrency: 0,
-            hash_queue: 256,
-            hash_max_wait_ms: 5_000,
-            issuer: DEFAULT_ISSUER.to_owned(),
-            audience: DEFAULT_AUDIENCE.to_owned(),
-            leeway_secs: DEFAULT_LEEWAY_SECS,
-        }
-    }
-}
-
 /// An address (`10.0.0.7`, a /32 or /128) or a CIDR range (`10.0.0.0/8`).
 fn parse_net(text: &str) -> Result<IpNet, String> {
     let text = text.trim();
@@ -188,12 +164,6 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         identity: IdentityConfig,
-    }
-
-    #[test]
-    fn the_default_impl_matches_the_command_line_defaults() {
-        let parsed = Cli::try_parse_from(["bazaar"]).expect("no flags needed");
-        assert_eq!(parsed.identity, IdentityConfig::default());
     }
 
     #[test]

@@ -17,15 +17,6 @@ pub struct InventoryConfig {
     pub expiry_interval_ms: u64,
 }
 
-impl Default for InventoryConfig {
-    fn default() -> Self {
-        Self {
-            reservation_ttl_secs: 900,
-            expiry_interval_ms: 5000,
-        }
-    }
-}
-
 impl InventoryConfig {
     pub fn settings(&self) -> Settings {
         Settings {
@@ -43,15 +34,6 @@ pub struct Settings {
     pub expiry_interval: Duration,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            reservation_ttl: Duration::from_secs(15 * 60),
-            expiry_interval: Duration::from_secs(5),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,11 +48,12 @@ mod tests {
     #[test]
     fn defaults_hold_for_fifteen_minutes_and_sweep_every_five_seconds() {
         let cli = Cli::try_parse_from(["bazaar"]).expect("defaults");
-        assert_eq!(cli.inventory, InventoryConfig::default());
-        assert_eq!(cli.inventory.settings(), Settings::default());
         assert_eq!(
-            Settings::default().reservation_ttl,
-            Duration::from_secs(900)
+            cli.inventory.settings(),
+            Settings {
+                reservation_ttl: Duration::from_secs(15 * 60),
+                expiry_interval: Duration::from_secs(5),
+            }
         );
     }
 

@@ -136,25 +136,6 @@ pub struct NotificationConfig {
     pub retry_backoff_ms: u64,
 }
 
-impl Default for NotificationConfig {
-    /// The command-line defaults.
-    fn default() -> Self {
-        Self {
-            transport: TransportKind::Log,
-            from: "Bazaar <no-reply@bazaar.local>".to_owned(),
-            ops_emails: vec!["ops@bazaar.local".to_owned()],
-            smtp_host: "localhost".to_owned(),
-            smtp_port: None,
-            smtp_tls: SmtpTls::Starttls,
-            smtp_username: None,
-            smtp_password: None,
-            smtp_timeout_secs: 10,
-            max_attempts: 8,
-            retry_backoff_ms: 1_000,
-        }
-    }
-}
-
 impl NotificationConfig {
     pub fn smtp_port(&self) -> u16 {
         self.smtp_port.unwrap_or(match self.smtp_tls {
@@ -187,12 +168,6 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         notification: NotificationConfig,
-    }
-
-    #[test]
-    fn the_default_impl_matches_the_command_line_defaults() {
-        let parsed = Cli::try_parse_from(["bazaar"]).expect("no flags needed");
-        assert_eq!(parsed.notification, NotificationConfig::default());
     }
 
     #[test]

@@ -45,15 +45,3 @@ impl OrderConfig {
     }
 }
 
-impl Default for OrderConfig {
-    fn default() -> Self {
-        Self {
-            catalog_url: None,
-            payment_attempts: 3,
-            tax_rates: crate::tax::TaxTable::default(),
-            default_currency: "USD".to_owned(),
-            checkout_max_pending: 200,
-            checkout_backlog_refresh_ms: 500,
-        }
-    }
-}

@@ -37,13 +37,3 @@ pub struct ReviewConfig {
     pub order_url: Option<String>,
 }
 
-impl Default for ReviewConfig {
-    fn default() -> Self {
-        Self {
-            moderation: Moderation::Publish,
-            rate_limit: 30,
-            rate_window_secs: 3600,
-            order_url: None,
-        }
-    }
-}
