@@ -655,7 +655,7 @@ async fn adjust_stock(
         .await
 }
 
-/// Sets or clears a SKU's low-stock threshold (ops; audited).
+/// Sets or clears a SKU's low-stock threshold (ops; audited as `threshold.set`, refusals included).
 #[utoipa::path(put, path = "/api/inventory/thresholds/{sku}", tag = "inventory",
     params(("sku" = inline(Sku), Path, description = "The SKU")),
     request_body = SetThreshold,
@@ -667,32 +667,52 @@ async fn adjust_stock(
     ))]
 async fn set_threshold(
     user: CurrentUser,
+    request_id: RequestId,
     State(api): State<Api>,
     ApiPath(sku): ApiPath<String>,
     ApiJson(body): ApiJson<SetThreshold>,
 ) -> Result<StatusCode, Problem> {
     user.require(Role::Ops)?;
-    let mut errors = Vec::new();
-    let sku = collect(parse_sku(&sku), &mut errors);
-    let threshold = body
-        .threshold
-        .map(|t| units(t, "threshold", 0, &mut errors));
-    let reason = reason(&body.reason, &mut errors);
-    let (Some(sku), Some(reason), true) = (sku, reason, errors.is_empty()) else {
-        return Err(Problem::validation(errors));
-    };
-    let threshold = threshold.flatten();
-    let change = StockChange {
-        sku: &sku,
-        reason,
-        actor: &user.id,
-    };
-    let mut tx = api.pool.begin().await?;
-    api.inventory
-        .set_threshold(&mut tx, &change, threshold)
-        .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    let audit = AuditEntry::new(&user, &request_id, "threshold.set", "sku", sku.clone());
+    audit
+        .on_failure(&api.pool, async {
+            let mut errors = Vec::new();
+            let sku = collect(parse_sku(&sku), &mut errors);
+            let threshold = body
+                .threshold
+                .map(|t| units(t, "threshold", 0, &mut errors));
+            let reason = reason(&body.reason, &mut errors);
+            let (Some(sku), Some(reason), true) = (sku, reason, errors.is_empty()) else {
+                return Err(Problem::validation(errors));
+            };
+            let threshold = threshold.flatten();
+            let change = StockChange {
+                sku: &sku,
+                reason,
+                actor: &user.id,
+            };
+            let mut tx = api.pool.begin().await?;
+            api.inventory
+                .set_threshold(&mut tx, &change, threshold)
+                .await?;
+            // The threshold before, as the change itself recorded it under the SKU's row lock.
+            let before: Option<i32> = sqlx::query_scalar(
+                "SELECT before FROM adjustments WHERE sku = $1 AND kind = 'threshold'
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(sku.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            audit
+                .clone()
+                .before(serde_json::json!({"threshold": before}))
+                .after(serde_json::json!({"threshold": threshold, "reason": reason}))
+                .record(&mut tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, Problem>(StatusCode::NO_CONTENT)
+        })
+        .await
 }
 
 /// The audit trail of a SKU, newest first (ops).

@@ -131,3 +131,121 @@ async fn stock_and_location_changes_are_audited_with_before_and_after_and_a_refu
     assert!(tamper.is_err(), "append-only");
     shop.stop().await;
 }
+
+/// (action, resource, outcome) of the inventory trail, newest first.
+async fn trail(shop: &Shop) -> Vec<(String, String, String)> {
+    let admin = shop.token(&[Role::Admin]);
+    let page: Value = shop
+        .http
+        .get(shop.url("/api/inventory/audit"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("json");
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            let text = |field: &str| e[field].as_str().unwrap_or_default().to_owned();
+            (text("action"), text("resourceId"), text("outcome"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_refused_stock_or_location_change_and_every_threshold_change_is_audited_once() {
+    let shop = Shop::start().await;
+    let put = reqwest::Method::PUT;
+    let post = reqwest::Method::POST;
+    let stock = "/api/inventory/stock/MUG-1/shop/depot";
+    // The location is not registered yet: set and adjust are refused.
+    assert_eq!(
+        send(
+            &shop,
+            put.clone(),
+            stock,
+            json!({"onHand": 1, "reason": "count"})
+        )
+        .await,
+        422
+    );
+    let adjust = format!("{stock}/adjustments");
+    assert_eq!(
+        send(&shop, post, &adjust, json!({"delta": 1, "reason": "found"})).await,
+        422
+    );
+    assert_eq!(
+        send(
+            &shop,
+            put.clone(),
+            "/api/inventory/locations/shop/depot",
+            json!({"canShip": true, "priority": -1})
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        send(
+            &shop,
+            put.clone(),
+            "/api/inventory/thresholds/MUG-1",
+            json!({"threshold": 4, "reason": "reorder point"})
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        send(
+            &shop,
+            put,
+            "/api/inventory/thresholds/MUG-1",
+            json!({"threshold": -4, "reason": "oops"})
+        )
+        .await,
+        422
+    );
+    let strings = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        rows.iter()
+            .map(|(a, r, o)| (a.to_string(), r.to_string(), o.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        trail(&shop).await,
+        strings(&[
+            ("threshold.set", "MUG-1", "refused"),
+            ("threshold.set", "MUG-1", "succeeded"),
+            ("location.put", "shop/depot", "refused"),
+            ("stock.adjust", "MUG-1@shop/depot", "refused"),
+            ("stock.set", "MUG-1@shop/depot", "refused"),
+        ]),
+        "one row per attempt, newest first"
+    );
+    let admin = shop.token(&[Role::Admin]);
+    let page: Value = shop
+        .http
+        .get(shop.url("/api/inventory/audit?action=threshold.set"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("json");
+    let set = &page["items"][1];
+    assert_eq!(set["before"], json!({"threshold": null}));
+    assert_eq!(
+        set["after"],
+        json!({"threshold": 4, "reason": "reorder point"})
+    );
+    assert_eq!(set["requestId"], "req-inventory");
+    let unchanged: i64 = sqlx::query_scalar("SELECT count(*) FROM stock")
+        .fetch_one(&shop.pool)
+        .await
+        .expect("count");
+    assert_eq!(unchanged, 0, "refusals change nothing");
+    shop.stop().await;
+}
