@@ -210,7 +210,8 @@ impl<H: EventHandler> Consumer<H> {
             // there, but tansu 0.6 sleeps after every read (half the wait, or all of it under 250 ms),
             // data or not: with librdkafka's 500 ms each hop of the saga cost 250-500 ms. Held to
             // FETCH_WAIT_MS a message waits about 1.5x that; the price is an empty fetch per consumer
-            // every FETCH_WAIT_MS while idle (a few per cent of a core for a whole `serve all`).
+            // every FETCH_WAIT_MS while idle, paid in the broker's CPU (not measured idle; tansu had 11%
+            // of the samples of a saga profile, docs/benchmarks.md).
             .set("fetch.wait.max.ms", FETCH_WAIT_MS)
             .create_with_context(reporter)?;
         let physical: Vec<String> = topics.iter().map(|t| kafka.topic(t.name())).collect();
