@@ -44,4 +44,3 @@ impl OrderConfig {
         std::time::Duration::from_millis(self.checkout_backlog_refresh_ms)
     }
 }
-

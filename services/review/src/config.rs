@@ -36,4 +36,3 @@ pub struct ReviewConfig {
     #[arg(long = "review-order-url", env = "REVIEW_ORDER_URL")]
     pub order_url: Option<String>,
 }
-
