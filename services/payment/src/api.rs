@@ -2,6 +2,7 @@
 //! `/api/payments/attention`: provider work that kept failing and waits for ops, which they can retry.
 
 use axum::extract::State;
+use bazaar_platform::audit::{self, AuditEntry, RequestId};
 use bazaar_platform::auth::{CurrentUser, Role};
 use bazaar_platform::{ApiJson, ApiPath, ApiQuery, FieldError, Problem};
 use chrono::{DateTime, Utc};
@@ -24,7 +25,8 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(get_payment))
         .routes(routes!(list_attention))
         .routes(routes!(retry_attention))
-        .with_state(pool)
+        .with_state(pool.clone())
+        .merge(audit::router("payment", pool))
 }
 
 /// An amount of money: a decimal string in the currency's major unit and an ISO 4217 code.
@@ -297,23 +299,58 @@ async fn list_attention(
 )]
 async fn retry_attention(
     user: CurrentUser,
+    request_id: RequestId,
     State(pool): State<PgPool>,
     ApiPath(task_id): ApiPath<Uuid>,
 ) -> Result<axum::http::StatusCode, Problem> {
     user.require(Role::Ops)?;
-    let queued = sqlx::query(
-        "UPDATE payment_tasks SET state = 'pending', tries = 0, next_try_at = now(), updated_at = now()
-         WHERE id = $1 AND state = 'attention'",
+    let entry = AuditEntry::new(
+        &user,
+        &request_id,
+        "payment_task.retry",
+        "payment_task",
+        task_id.to_string(),
+    );
+    match queue_again(&pool, &entry, task_id).await {
+        Ok(()) => {
+            tracing::info!(%task_id, user = %user.id, "payment work sent round again by ops");
+            Ok(axum::http::StatusCode::ACCEPTED)
+        }
+        Err(problem) => {
+            // The change's transaction is gone: the refusal is recorded on a connection of its own.
+            entry.record_outcome(&pool, &problem).await;
+            Err(problem)
+        }
+    }
+}
+
+/// Puts a task that waits for ops back in the queue and records who did it, in one transaction.
+async fn queue_again(pool: &PgPool, entry: &AuditEntry, task_id: Uuid) -> Result<(), Problem> {
+    let mut tx = pool.begin().await?;
+    let before: Option<(String, i32)> = sqlx::query_as(
+        "SELECT state::text, tries::int4 FROM payment_tasks WHERE id = $1 AND state = 'attention' FOR UPDATE",
     )
     .bind(task_id)
-    .execute(&pool)
-    .await?
-    .rows_affected();
-    if queued == 0 {
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((state, tries)) = before else {
         return Err(Problem::not_found(format!(
             "No payment work {task_id} waits for attention."
         )));
-    }
-    tracing::info!(%task_id, user = %user.id, "payment work sent round again by ops");
-    Ok(axum::http::StatusCode::ACCEPTED)
+    };
+    sqlx::query(
+        "UPDATE payment_tasks SET state = 'pending', tries = 0, next_try_at = now(), updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(task_id)
+    .execute(&mut *tx)
+    .await?;
+    entry
+        .clone()
+        .before(serde_json::json!({ "state": state, "tries": tries }))
+        .after(serde_json::json!({ "state": "pending", "tries": 0 }))
+        .record(&mut tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

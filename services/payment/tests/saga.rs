@@ -264,6 +264,41 @@ async fn captures_that_keep_failing_ask_ops_for_attention_instead_of_dead_letter
         .await
         .expect("retry");
     assert_eq!(unknown.status(), 404);
+
+    // Both retries are staff actions on record: the one that queued the work and the refused one.
+    let trail: Value = h
+        .http
+        .get(h.url("/api/payment/audit"))
+        .bearer_auth(h.admin())
+        .send()
+        .await
+        .expect("audit trail")
+        .json()
+        .await
+        .expect("json");
+    let entries: Vec<(&str, &str)> = trail["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().expect("action"),
+                e["outcome"].as_str().expect("outcome"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("payment_task.retry", "refused"),
+            ("payment_task.retry", "succeeded")
+        ],
+        "{trail}"
+    );
+    let queued = &trail["items"][1];
+    assert_eq!(queued["resourceId"], json!(task));
+    assert_eq!(queued["before"], json!({"state": "attention", "tries": 3}));
+    assert_eq!(queued["after"], json!({"state": "pending", "tries": 0}));
     let captures: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM payment_attempts WHERE operation = 'capture' AND result = 'error'",
     )

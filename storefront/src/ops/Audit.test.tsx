@@ -40,6 +40,7 @@ describe('the audit trail', () => {
       'GET /api/inventory/audit': () =>
         ok({ items: [row('a2', '2026-12-01T06:02:00.5Z', 'stock.adjust', { actor: 'someone-else', before: { onHand: 4 }, after: { onHand: 2 } })] }),
       'GET /api/identity/audit': () => ok({ items: [] }),
+      'GET /api/payment/audit': () => ok({ items: [] }),
       'GET /api/review/audit': () => ok({ items: [] }),
     });
     renderOps('/ops/audit');
@@ -65,6 +66,7 @@ describe('the audit trail', () => {
       'GET /api/order/audit': () => ok({ items: [] }),
       'GET /api/inventory/audit': () => ok({ items: [] }),
       'GET /api/identity/audit': () => ok({ items: [] }),
+      'GET /api/payment/audit': () => ok({ items: [] }),
       'GET /api/review/audit': () => ok({ items: [] }),
     });
     renderOps('/ops/audit');
@@ -75,7 +77,7 @@ describe('the audit trail', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Apply filters' }));
     await screen.findByText('No recorded action matches.');
     const asked = calls.filter((c) => c.url.pathname.endsWith('/audit') && c.url.searchParams.has('actor'));
-    expect(asked.map((c) => c.url.pathname).sort()).toEqual(['/api/identity/audit', '/api/inventory/audit', '/api/order/audit', '/api/review/audit']);
+    expect(asked.map((c) => c.url.pathname).sort()).toEqual(['/api/identity/audit', '/api/inventory/audit', '/api/order/audit', '/api/payment/audit', '/api/review/audit']);
     for (const c of asked) {
       expect(Object.fromEntries(c.url.searchParams)).toEqual({ limit: '50', actor: 'u-42', action: 'order.ship', outcome: 'refused' });
     }
@@ -87,6 +89,7 @@ describe('the audit trail', () => {
       'GET /api/order/audit': () => ok({ items: [] }),
       'GET /api/inventory/audit': () => ok({ items: [] }),
       'GET /api/identity/audit': () => ok({ items: [] }),
+      'GET /api/payment/audit': () => ok({ items: [] }),
       'GET /api/review/audit': () => ok({ items: [] }),
     });
     renderOps('/ops/audit');
@@ -110,6 +113,7 @@ describe('the audit trail', () => {
       'GET /api/order/audit': () => ok({ items: [row('a1', '2026-12-01T06:01:00Z', 'order.pack')] }),
       'GET /api/inventory/audit': () => problem(503, { type: 'x/unavailable', title: 'Service Unavailable' }),
       'GET /api/identity/audit': () => ok({ items: [] }),
+      'GET /api/payment/audit': () => ok({ items: [] }),
       'GET /api/review/audit': () => ok({ items: [] }),
     });
     renderOps('/ops/audit');

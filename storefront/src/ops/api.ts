@@ -149,7 +149,7 @@ export const publishReview = (id: string) => api(`/api/reviews/${q(id)}/publish`
 // Audit trail
 
 /** The components that keep an audit trail of staff actions (`GET /api/<component>/audit`). */
-export const AUDITED_COMPONENTS = ['order', 'inventory', 'identity', 'review'] as const;
+export const AUDITED_COMPONENTS = ['order', 'inventory', 'identity', 'payment', 'review'] as const;
 
 export interface AuditFilters {
   /** A user id (the API's `actor`). */
