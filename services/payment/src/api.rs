@@ -311,17 +311,11 @@ async fn retry_attention(
         "payment_task",
         task_id.to_string(),
     );
-    match queue_again(&pool, &entry, task_id).await {
-        Ok(()) => {
-            tracing::info!(%task_id, user = %user.id, "payment work sent round again by ops");
-            Ok(axum::http::StatusCode::ACCEPTED)
-        }
-        Err(problem) => {
-            // The change's transaction is gone: the refusal is recorded on a connection of its own.
-            entry.record_outcome(&pool, &problem).await;
-            Err(problem)
-        }
-    }
+    entry
+        .on_failure(&pool, queue_again(&pool, &entry, task_id))
+        .await?;
+    tracing::info!(%task_id, user = %user.id, "payment work sent round again by ops");
+    Ok(axum::http::StatusCode::ACCEPTED)
 }
 
 /// Puts a task that waits for ops back in the queue and records who did it, in one transaction.
