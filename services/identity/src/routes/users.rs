@@ -194,32 +194,7 @@ pub async fn grant_role(
     request_id: RequestId,
     ApiPath((id, role)): ApiPath<(Uuid, String)>,
 ) -> std::result::Result<Json<RolesResponse>, Problem> {
-    user.require(Role::Admin)?;
-    // Audited (`role.grant`) with the change, refusals included.
-    let audit = AuditEntry::new(&user, &request_id, "role.grant", "user", id.to_string());
-    audit
-        .on_failure(&state.db, async {
-            let role = parse_role(&role)?;
-            let admin = user_id(&user)?;
-            let target = UserId(id);
-            let mut tx = state.db.begin().await?;
-            if !users::exists(&mut tx, target).await? {
-                return Err(no_such_user());
-            }
-            let before = users::roles(&mut *tx, target).await?;
-            users::grant(&mut tx, target, role, Some(admin)).await?;
-            let roles = users::roles(&mut *tx, target).await?;
-            audit
-                .clone()
-                .before(serde_json::json!({"roles": before}))
-                .after(serde_json::json!({"roles": roles, "granted": role}))
-                .record(&mut tx)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(%admin, user = %target, %role, "role granted");
-            Ok::<_, IdentityError>(Json(RolesResponse { user_id: id, roles }))
-        })
-        .await
+    change_role(&state, &user, &request_id, id, &role, RoleChange::Grant).await
 }
 
 /// Revokes a role (admins only); revoking a role not held changes nothing. The last admin keeps
@@ -247,29 +222,69 @@ pub async fn revoke_role(
     request_id: RequestId,
     ApiPath((id, role)): ApiPath<(Uuid, String)>,
 ) -> std::result::Result<Json<RolesResponse>, Problem> {
+    change_role(&state, &user, &request_id, id, &role, RoleChange::Revoke).await
+}
+
+/// Which way a role changes; each is audited under its own action (`role.grant`, `role.revoke`).
+#[derive(Debug, Clone, Copy)]
+enum RoleChange {
+    Grant,
+    Revoke,
+}
+
+impl RoleChange {
+    fn action(self) -> &'static str {
+        match self {
+            RoleChange::Grant => "role.grant",
+            RoleChange::Revoke => "role.revoke",
+        }
+    }
+
+    /// The key under which the audit entry's `after` names the role.
+    fn past_tense(self) -> &'static str {
+        match self {
+            RoleChange::Grant => "granted",
+            RoleChange::Revoke => "revoked",
+        }
+    }
+}
+
+/// Grants or revokes `role` of user `id` (admins only), audited with the change, refusals included.
+async fn change_role(
+    state: &AppState,
+    user: &CurrentUser,
+    request_id: &RequestId,
+    id: Uuid,
+    role: &str,
+    change: RoleChange,
+) -> std::result::Result<Json<RolesResponse>, Problem> {
     user.require(Role::Admin)?;
-    // Audited (`role.revoke`) with the change, refusals included.
-    let audit = AuditEntry::new(&user, &request_id, "role.revoke", "user", id.to_string());
+    let audit = AuditEntry::new(user, request_id, change.action(), "user", id.to_string());
     audit
         .on_failure(&state.db, async {
-            let role = parse_role(&role)?;
-            let admin = user_id(&user)?;
+            let role = parse_role(role)?;
+            let admin = user_id(user)?;
             let target = UserId(id);
             let mut tx = state.db.begin().await?;
             if !users::exists(&mut tx, target).await? {
                 return Err(no_such_user());
             }
             let before = users::roles(&mut *tx, target).await?;
-            users::revoke(&mut tx, target, role).await?;
+            match change {
+                RoleChange::Grant => users::grant(&mut tx, target, role, Some(admin)).await?,
+                RoleChange::Revoke => users::revoke(&mut tx, target, role).await?,
+            }
             let roles = users::roles(&mut *tx, target).await?;
+            let mut after = serde_json::json!({ "roles": roles });
+            after[change.past_tense()] = serde_json::json!(role);
             audit
                 .clone()
                 .before(serde_json::json!({"roles": before}))
-                .after(serde_json::json!({"roles": roles, "revoked": role}))
+                .after(after)
                 .record(&mut tx)
                 .await?;
             tx.commit().await?;
-            tracing::info!(%admin, user = %target, %role, "role revoked");
+            tracing::info!(%admin, user = %target, %role, action = change.action(), "role changed");
             Ok::<_, IdentityError>(Json(RolesResponse { user_id: id, roles }))
         })
         .await
