@@ -140,59 +140,19 @@ pub fn app(api: Router, scaffold: Scaffold) -> Router {
 
 /// Makes the `x-request-id` of a request that came without one: a random (version 4) UUID.
 ///
-/// tower-http's `MakeRequestUuid` asks the operating system for the random bits of every id (a
-/// `getrandom` system call per request) and formats it through `to_string`; this draws them from a
-/// per-thread SplitMix64 generator seeded once from the operating system, and formats on the stack. Request
-/// ids are for correlating logs, not secrets: 122 well-mixed bits per id keep them unique, which is all
-/// they promise.
+/// tower-http's `MakeRequestUuid` formats each id through `to_string`; this formats it on the stack. The
+/// random bits come from uuid's `fast-rng` (rand's thread-local generator), not a system call per request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestIds;
 
 impl MakeRequestId for RequestIds {
     fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
-        let id = uuid::Builder::from_random_bytes(random_bytes()).into_uuid();
         let mut text = uuid::Uuid::encode_buffer();
-        let text = id.hyphenated().encode_lower(&mut text);
+        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
         axum::http::HeaderValue::from_str(text)
             .ok()
             .map(RequestId::new)
     }
-}
-
-/// 16 random bytes from this thread's generator (see [`RequestIds`]).
-fn random_bytes() -> [u8; 16] {
-    thread_local! {
-        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(seed());
-    }
-    fn seed() -> u64 {
-        let mut seed = [0_u8; 8];
-        if getrandom::fill(&mut seed).is_err() {
-            // No OS randomness (never seen on Linux): the clock and this thread's stack address still
-            // differ between threads and processes.
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let here = &seed as *const _ as usize;
-            #[allow(clippy::cast_possible_truncation)]
-            return (nanos as u64) ^ (here as u64).rotate_left(32);
-        }
-        u64::from_le_bytes(seed)
-    }
-    // SplitMix64 (Steele, Lea, Flood 2014): a Weyl sequence through a strong 64-bit mixer.
-    fn next(state: &std::cell::Cell<u64>) -> u64 {
-        let s = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-        state.set(s);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    STATE.with(|state| {
-        let mut bytes = [0_u8; 16];
-        bytes[..8].copy_from_slice(&next(state).to_le_bytes());
-        bytes[8..].copy_from_slice(&next(state).to_le_bytes());
-        bytes
-    })
 }
 
 /// Requests, errors (by status) and latency for every matched route (a layer inside the router, where the
