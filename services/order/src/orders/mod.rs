@@ -140,8 +140,38 @@ impl PaymentFailureView {
 
 /// The order as its owner (or staff) sees it.
 pub async fn view(conn: &mut PgConnection, order: &OrderRow) -> Result<OrderView, OrderError> {
-    let lines = store::lines(conn, order.id)
-        .await?
+    let lines = store::lines(conn, order.id).await?;
+    let transitions = store::transitions(conn, order.id).await?;
+    let attention = crate::saga::attention::load(conn, order.id).await?;
+    assemble(order, lines, transitions, attention)
+}
+
+/// The views of a page of orders, with three queries for the whole page rather than three per order.
+async fn views(conn: &mut PgConnection, orders: &[OrderRow]) -> Result<Vec<OrderView>, OrderError> {
+    let ids: Vec<Uuid> = orders.iter().map(|order| order.id).collect();
+    let mut lines = store::lines_of(conn, &ids).await?;
+    let mut transitions = store::transitions_of(conn, &ids).await?;
+    let mut attention = crate::saga::attention::load_for(conn, &ids).await?;
+    orders
+        .iter()
+        .map(|order| {
+            assemble(
+                order,
+                lines.remove(&order.id).unwrap_or_default(),
+                transitions.remove(&order.id).unwrap_or_default(),
+                attention.remove(&order.id),
+            )
+        })
+        .collect()
+}
+
+fn assemble(
+    order: &OrderRow,
+    lines: Vec<store::LineRow>,
+    transitions: Vec<store::TransitionRow>,
+    attention: Option<crate::saga::attention::PaymentAttentionView>,
+) -> Result<OrderView, OrderError> {
+    let lines = lines
         .into_iter()
         .map(|line| {
             Ok(OrderLineView {
@@ -153,8 +183,7 @@ pub async fn view(conn: &mut PgConnection, order: &OrderRow) -> Result<OrderView
             })
         })
         .collect::<Result<Vec<_>, OrderError>>()?;
-    let history = store::transitions(conn, order.id)
-        .await?
+    let history = transitions
         .into_iter()
         .map(|t| TransitionView {
             from: t.from_state,
@@ -183,7 +212,7 @@ pub async fn view(conn: &mut PgConnection, order: &OrderRow) -> Result<OrderView
         tracking_number: order.tracking_number.clone(),
         placed_at: order.created_at,
         history,
-        payment_attention: crate::saga::attention::load(conn, order.id).await?,
+        payment_attention: attention,
         payment_failure: order.payment_failure.as_deref().map(PaymentFailureView::of),
     })
 }
@@ -277,10 +306,7 @@ async fn list_orders(
     };
     let rows = store::list(&mut conn, &listing).await?;
     let more = rows.len() as i64 > limit;
-    let mut items = Vec::new();
-    for order in rows.iter().take(limit as usize) {
-        items.push(view(&mut conn, order).await?);
-    }
+    let items = views(&mut conn, &rows[..rows.len().min(limit as usize)]).await?;
     let next_cursor = more
         .then(|| rows.get(limit as usize - 1))
         .flatten()

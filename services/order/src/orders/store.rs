@@ -1,5 +1,7 @@
 //! Order persistence: orders, their lines, and the transition log that is the saga's audit trail.
 
+use std::collections::HashMap;
+
 use bazaar_contracts::money::{self, Money};
 use bazaar_contracts::order::{Customer, OrderId, OrderLine, ShippingAddress};
 use chrono::{DateTime, Utc};
@@ -111,6 +113,31 @@ pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, Or
     .await?)
 }
 
+/// The lines of a page of orders at once, by order (each order's in [`lines`]' order).
+pub async fn lines_of(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<LineRow>>, OrderError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        order_id: Uuid,
+        #[sqlx(flatten)]
+        line: LineRow,
+    }
+    let rows = sqlx::query_as::<_, Row>(
+        "SELECT order_id, sku, title, quantity, unit_price_minor, line_total_minor FROM order_lines
+         WHERE order_id = ANY($1) ORDER BY order_id, sku",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_order: HashMap<Uuid, Vec<LineRow>> = HashMap::new();
+    for row in rows {
+        by_order.entry(row.order_id).or_default().push(row.line);
+    }
+    Ok(by_order)
+}
+
 /// The order's lines in the event contract's shape.
 pub async fn contract_lines(
     conn: &mut PgConnection,
@@ -143,6 +170,34 @@ pub async fn transitions(
     .bind(id)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// The transitions of a page of orders at once, by order (each order's in [`transitions`]' order).
+pub async fn transitions_of(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<TransitionRow>>, OrderError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        order_id: Uuid,
+        #[sqlx(flatten)]
+        transition: TransitionRow,
+    }
+    let rows = sqlx::query_as::<_, Row>(
+        "SELECT order_id, from_state, to_state, cause, at FROM order_transitions
+         WHERE order_id = ANY($1) ORDER BY order_id, id",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_order: HashMap<Uuid, Vec<TransitionRow>> = HashMap::new();
+    for row in rows {
+        by_order
+            .entry(row.order_id)
+            .or_default()
+            .push(row.transition);
+    }
+    Ok(by_order)
 }
 
 /// Records a state change with its cause and announces it when the transaction commits.

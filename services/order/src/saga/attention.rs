@@ -78,6 +78,30 @@ pub async fn load(
     .await
 }
 
+/// [`load`] for a page of orders at once: the oldest attention of each order that has one.
+pub async fn load_for(
+    conn: &mut PgConnection,
+    order_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, PaymentAttentionView>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        order_id: Uuid,
+        #[sqlx(flatten)]
+        attention: PaymentAttentionView,
+    }
+    let rows = sqlx::query_as::<_, Row>(
+        "SELECT DISTINCT ON (order_id) order_id, operation, payment_id, tries, detail, since
+         FROM payment_attention WHERE order_id = ANY($1) ORDER BY order_id, since",
+    )
+    .bind(order_ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.order_id, r.attention))
+        .collect())
+}
+
 fn operation_name(operation: PaymentOperation) -> &'static str {
     match operation {
         PaymentOperation::Authorize => "authorize",
